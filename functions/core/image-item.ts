@@ -1,0 +1,79 @@
+/**
+ * The image item: the truth about one ingested master and its published pyramid. Dimensions, levels and sizes are
+ * decided at ingest and never guessed at request time.
+ */
+import type { EmbeddedMetadata } from './embedded-metadata.ts';
+import type { KeyHints } from './identifier.ts';
+import type { Size, SizeLimits } from './pyramid.ts';
+
+export type ImageStatus = 'processing' | 'ready' | 'failed' | 'deleted';
+
+/** What ties an image to a data-hub record: hints from the key, S3 object metadata and embedded metadata. */
+export interface LinkHints extends KeyHints {
+  dataPid?: string;
+  workPid?: string;
+  /** Canvas order among the images of one object (S3 metadata `sort-number`), as the predecessor's iiifsortnumber. */
+  sortNumber?: number;
+}
+
+export interface SourceDescription {
+  bucket: string;
+  key: string;
+  size: number;
+  etag?: string;
+  versionId?: string;
+  /** SHA-256 of the master's bytes, hex. */
+  checksum: string;
+  /** Decoder's name for the container (`jpeg`, `tiff`, `jp2`, …). */
+  format: string;
+  /** Stored dimensions of the chosen page, before orientation. */
+  width: number;
+  height: number;
+  pages: number;
+  page: number;
+  orientation?: number;
+  colourSpace: string;
+  bitsPerSample: number;
+  hasAlpha: boolean;
+  iccProfile?: string;
+}
+
+export interface PublishedPyramid {
+  revision: string;
+  width: number;
+  height: number;
+  tileSize: number;
+  scaleFactors: number[];
+  sizes: Size[];
+  limits: SizeLimits;
+  maxSize: Size;
+  files: number;
+  bytes: number;
+  rights?: string;
+}
+
+export interface ImageItem {
+  identifier: string;
+  sourceKey: string;
+  status: ImageStatus;
+  /** Why the last attempt failed, in words an uploader understands. */
+  reason?: string;
+  source?: SourceDescription;
+  /** The revision clients see. A failed replacement leaves the previous revision published. */
+  published?: PublishedPyramid;
+  embedded?: EmbeddedMetadata;
+  links: LinkHints;
+  createdAt: string;
+  updatedAt: string;
+  publishedAt?: string;
+  /** Milliseconds per ingest stage, for operators. */
+  timings?: Record<string, number>;
+}
+
+/** A key that could not become an image at all (unmappable key, identifier owned by another key). */
+export interface IngestRefusal {
+  sourceKey: string;
+  reason: string;
+  identifier?: string;
+  at: string;
+}

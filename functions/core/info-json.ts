@@ -1,0 +1,114 @@
+/**
+ * info.json documents for a stored level-0 pyramid, Image API 3.0 and 2.1.
+ *
+ * The `id` is always built from the configured public base URL, never from the host a request arrived on, so no
+ * internal host (Lambda, API Gateway, S3) can leak into what clients cache and embed in manifests.
+ */
+import type { Size, SizeLimits } from './pyramid.ts';
+
+export const IMAGE3_CONTEXT = 'http://iiif.io/api/image/3/context.json';
+export const IMAGE2_CONTEXT = 'http://iiif.io/api/image/2/context.json';
+export const IMAGE3_LEVEL0 = 'level0';
+export const IMAGE2_LEVEL0 = 'http://iiif.io/api/image/2/level0.json';
+export const IMAGE_PROTOCOL = 'http://iiif.io/api/image';
+export const INFO3_MEDIA_TYPE = `application/ld+json;profile="${IMAGE3_CONTEXT}"`;
+export const INFO2_MEDIA_TYPE = 'application/json';
+
+/** What an info.json says about one published pyramid. */
+export interface PyramidDescription {
+  width: number;
+  height: number;
+  tileSize: number;
+  scaleFactors: number[];
+  sizes: Size[];
+  limits: SizeLimits;
+  /** A Creative Commons or RightsStatements.org URI, when the master declares one. */
+  rights?: string;
+}
+
+export interface ImageInfo3 {
+  '@context': string;
+  id: string;
+  type: 'ImageService3';
+  protocol: string;
+  profile: string;
+  width: number;
+  height: number;
+  maxWidth?: number;
+  maxHeight?: number;
+  maxArea?: number;
+  sizes: Size[];
+  tiles: { width: number; height: number; scaleFactors: number[] }[];
+  rights?: string;
+}
+
+export interface ImageInfo2 {
+  '@context': string;
+  '@id': string;
+  protocol: string;
+  width: number;
+  height: number;
+  sizes: Size[];
+  tiles: { width: number; height: number; scaleFactors: number[] }[];
+  profile: [string, { formats: string[]; qualities: string[]; maxWidth?: number; maxHeight?: number; maxArea?: number }];
+  license?: string;
+}
+
+/** `{publicBaseUrl}/iiif/{version}/{identifier}` with exactly one slash between the parts. */
+export function imageServiceId(publicBaseUrl: string, version: 2 | 3, identifier: string): string {
+  return `${publicBaseUrl.replace(/\/+$/, '')}/iiif/${version}/${identifier}`;
+}
+
+export function buildInfoJson3(serviceId: string, p: PyramidDescription): ImageInfo3 {
+  const info: ImageInfo3 = {
+    '@context': IMAGE3_CONTEXT,
+    id: serviceId,
+    type: 'ImageService3',
+    protocol: IMAGE_PROTOCOL,
+    profile: IMAGE3_LEVEL0,
+    width: p.width,
+    height: p.height,
+    ...limitsOf(p.limits),
+    sizes: p.sizes.map(({ width, height }) => ({ width, height })),
+    tiles: [{ width: p.tileSize, height: p.tileSize, scaleFactors: [...p.scaleFactors] }],
+  };
+  if (p.rights) info.rights = p.rights;
+  return info;
+}
+
+export function buildInfoJson2(serviceId: string, p: PyramidDescription): ImageInfo2 {
+  const info: ImageInfo2 = {
+    '@context': IMAGE2_CONTEXT,
+    '@id': serviceId,
+    protocol: IMAGE_PROTOCOL,
+    width: p.width,
+    height: p.height,
+    sizes: p.sizes.map(({ width, height }) => ({ width, height })),
+    tiles: [{ width: p.tileSize, height: p.tileSize, scaleFactors: [...p.scaleFactors] }],
+    profile: [IMAGE2_LEVEL0, { formats: ['jpg'], qualities: ['default'], ...limitsOf(p.limits) }],
+  };
+  if (p.rights) info.license = p.rights;
+  return info;
+}
+
+function limitsOf(limits: SizeLimits): SizeLimits {
+  const out: SizeLimits = {};
+  // Image API 3.0: maxHeight is only meaningful with maxWidth.
+  if (limits.maxWidth !== undefined) {
+    out.maxWidth = limits.maxWidth;
+    if (limits.maxHeight !== undefined) out.maxHeight = limits.maxHeight;
+  }
+  if (limits.maxArea !== undefined) out.maxArea = limits.maxArea;
+  return out;
+}
+
+/** Rights URIs the IIIF `rights` property admits (Creative Commons and RightsStatements.org). */
+export function iiifRightsUri(candidate: string | undefined): string | undefined {
+  if (!candidate) return undefined;
+  const value = candidate.trim();
+  const match = /^https?:\/\/(creativecommons\.org\/(licenses|publicdomain)\/[A-Za-z0-9.\-/]+|rightsstatements\.org\/vocab\/[A-Za-z-]+\/1\.0\/?)$/.exec(value);
+  if (!match) return undefined;
+  // The canonical forms: creativecommons.org over https, rightsstatements.org over http, with a trailing slash.
+  const path = match[1]!.endsWith('/') ? match[1]! : `${match[1]}/`;
+  return path.startsWith('creativecommons.org') ? `https://${path}` : `http://${path}`;
+}

@@ -1,0 +1,167 @@
+/**
+ * Rendering a level-0 pyramid from a master with sharp (libvips dzsave, IIIF 3 layout) and the whole-image sizes
+ * (`sizes` and `full/max`) assembled from the pyramid's own levels.
+ *
+ * One decode of the master: orientation, alpha flattening, colour management to 8-bit sRGB through the embedded
+ * ICC profile, and tiling happen in one streaming libvips pipeline, so memory follows libvips' needs rather than
+ * the master's size. The sizes are then built from tiles (a level is a fraction of the master), not by decoding
+ * the master again.
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import sharp, { type Sharp } from 'sharp';
+import { derivativeExif, derivativeXmp, type EmbeddedMetadata } from '../core/embedded-metadata.ts';
+import {
+  allTiles,
+  levelSize,
+  maxSizeFor,
+  scaleFactorsFor,
+  sizesFor,
+  tilesAt,
+  type Size,
+  type SizeLimits,
+} from '../core/pyramid.ts';
+import { tileAliasesForV2 } from '../core/static-paths.ts';
+import { MasterRejectedError, rejectionReason, type Master } from './master.ts';
+
+export interface PyramidOptions {
+  tileSize: number;
+  jpegQuality: number;
+  limits: SizeLimits;
+  maxInputPixels: number;
+}
+
+export interface RenderedFile {
+  /** Path relative to the pyramid root, in IIIF 3 URL form: `{region}/{size}/0/default.jpg`. */
+  path: string;
+  bytes: number;
+}
+
+export interface RenderedPyramid {
+  root: string;
+  width: number;
+  height: number;
+  tileSize: number;
+  scaleFactors: number[];
+  sizes: Size[];
+  maxSize: Size;
+  files: RenderedFile[];
+}
+
+/** White: the conventional ground for cut-out museum objects when alpha has to go (JPEG has none). */
+const FLATTEN_BACKGROUND = { r: 255, g: 255, b: 255 };
+
+export async function renderPyramid(master: Master, workDir: string, options: PyramidOptions): Promise<RenderedPyramid> {
+  const { width, height } = master;
+  const { tileSize } = options;
+  const root = join(workDir, 'pyramid');
+  const scaleFactors = scaleFactorsFor(width, height, tileSize);
+
+  let pipeline = sharp(master.input, {
+    page: master.page,
+    limitInputPixels: options.maxInputPixels,
+    failOn: 'error',
+    unlimited: false,
+  }).autoOrient();
+  if (master.description.hasAlpha) pipeline = pipeline.flatten({ background: FLATTEN_BACKGROUND });
+  pipeline = withDerivativeMetadata(pipeline.toColourspace('srgb'), master.embedded)
+    .jpeg({ quality: options.jpegQuality })
+    .tile({ size: tileSize, overlap: 0, layout: 'iiif3' });
+  try {
+    await pipeline.toFile(root);
+  } catch (error) {
+    throw new MasterRejectedError(rejectionReason(error));
+  }
+  // dzsave writes its own info.json (without sizes) and a properties file beside the tree; neither is published.
+  await rm(join(root, 'info.json'), { force: true });
+  await rm(join(workDir, 'vips-properties.xml'), { force: true });
+  await rm(join(root, 'vips-properties.xml'), { force: true });
+
+  const tiles = allTiles(width, height, tileSize);
+  const expected = new Set(tiles.map((t) => tilePath(t.regionParam, t.size)));
+  const written = await listFiles(root);
+  const unexpected = written.filter((f) => !expected.has(f));
+  const missing = [...expected].filter((f) => !written.includes(f));
+  if (unexpected.length || missing.length) {
+    // Our pyramid maths and libvips disagree: a bug, never the uploader's fault, so not a MasterRejectedError.
+    throw new Error(`tile layout mismatch: missing ${missing.slice(0, 3).join(', ')}; unexpected ${unexpected.slice(0, 3).join(', ')}`);
+  }
+
+  // 2.1 clients name tiles by width only; the rare 1-pixel edge tiles that this leaves ambiguous get an alias.
+  for (const alias of tileAliasesForV2(tiles)) {
+    const image = sharp(join(root, tilePath(alias.region, alias.from))).resize(alias.to.width, alias.to.height, { fit: 'fill' });
+    await encode(image, master.embedded, options, join(root, tilePath(alias.region, alias.to)));
+  }
+
+  const maxSize = maxSizeFor(width, height, options.limits);
+  // `max` already serves the largest size within the limits; listing it again would store it twice.
+  const sizes = sizesFor(width, height, scaleFactors, options.limits).filter(
+    (s) => s.width !== maxSize.width || s.height !== maxSize.height,
+  );
+  const fullPaths = new Set(written.filter((f) => f.startsWith('full/')));
+  for (const size of sizes) {
+    const path = tilePath('full', size);
+    if (fullPaths.has(path)) continue; // the one-tile level, written by dzsave
+    const s = scaleFactors.find((f) => levelSize(width, height, f).width === size.width && levelSize(width, height, f).height === size.height)!;
+    await encode(assembleLevel(root, width, height, tileSize, s), master.embedded, options, join(root, path));
+  }
+  const source = smallestLevelCovering(width, height, scaleFactors, maxSize);
+  let max = assembleLevel(root, width, height, tileSize, source);
+  const sourceSize = levelSize(width, height, source);
+  if (sourceSize.width !== maxSize.width || sourceSize.height !== maxSize.height) {
+    max = max.resize(maxSize.width, maxSize.height, { fit: 'fill', kernel: 'lanczos3' });
+  }
+  await encode(max, master.embedded, options, join(root, 'full/max/0/default.jpg'));
+
+  const files: RenderedFile[] = [];
+  for (const path of await listFiles(root)) files.push({ path, bytes: (await stat(join(root, path))).size });
+  return { root, width, height, tileSize, scaleFactors, sizes, maxSize, files };
+}
+
+export function tilePath(region: string, size: Size): string {
+  return `${region}/${size.width},${size.height}/0/default.jpg`;
+}
+
+/** One pyramid level as a single image, joined from its tiles. */
+export function assembleLevel(root: string, width: number, height: number, tileSize: number, scaleFactor: number): Sharp {
+  const tiles = tilesAt(width, height, tileSize, scaleFactor);
+  const level = levelSize(width, height, scaleFactor);
+  if (tiles.length === 1) return sharp(join(root, tilePath(tiles[0]!.regionParam, tiles[0]!.size)));
+  const across = Math.ceil(width / (tileSize * scaleFactor));
+  // join places every tile in a cell as large as the largest tile; edge tiles are smaller, so crop the padding.
+  return sharp(
+    tiles.map((t) => join(root, tilePath(t.regionParam, t.size))),
+    { join: { across } },
+  ).extract({ left: 0, top: 0, width: level.width, height: level.height });
+}
+
+function smallestLevelCovering(width: number, height: number, scaleFactors: readonly number[], size: Size): number {
+  let chosen = 1;
+  for (const s of scaleFactors) {
+    const level = levelSize(width, height, s);
+    if (level.width >= size.width && level.height >= size.height) chosen = s;
+  }
+  return chosen;
+}
+
+function withDerivativeMetadata(pipeline: Sharp, embedded: EmbeddedMetadata): Sharp {
+  let out = pipeline.withIccProfile('srgb');
+  const exif = derivativeExif(embedded);
+  if (Object.keys(exif).length) out = out.withExif({ IFD0: exif });
+  const xmp = derivativeXmp(embedded);
+  if (xmp) out = out.withXmp(xmp);
+  return out;
+}
+
+async function encode(image: Sharp, embedded: EmbeddedMetadata, options: PyramidOptions, path: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await withDerivativeMetadata(image.toColourspace('srgb'), embedded).jpeg({ quality: options.jpegQuality }).toFile(path);
+}
+
+async function listFiles(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, join(e.parentPath, e.name)).split(sep).join('/'))
+    .sort();
+}

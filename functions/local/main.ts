@@ -1,0 +1,31 @@
+/**
+ * `npm start`: imagehub on one machine. Data under IMAGEHUB_DATA (default ./.imagehub): bucket files, the table,
+ * and the inbox folder watched for new masters.
+ */
+import { resolve, join } from 'node:path';
+import { watchInbox } from './inbox.ts';
+import { startLocalSystem } from './system.ts';
+
+const dataDir = resolve(process.env.IMAGEHUB_DATA ?? '.imagehub');
+const system = await startLocalSystem({ dataDir });
+const inboxDir = join(dataDir, 'inbox');
+const watcher = watchInbox({
+  dir: inboxDir,
+  ingest: system.ingest,
+  log: (line) => console.log(line),
+  ...(system.notifiesOnUpload ? {} : { notify: (message: string) => system.queue.send(message) }),
+});
+
+console.log(`imagehub is running at ${system.url}
+  drop images into     ${inboxDir}/ (sub-folders allowed: mskgent.be/1829-A.tif → mskgent.be:1829-A)
+  Image API 3.0        ${system.url}/iiif/3/{identifier}/info.json
+  Image API 2.1        ${system.url}/iiif/2/{identifier}/info.json
+  ingest bucket        s3://${system.ingestBucket} · derivatives s3://${system.settings.derivativeBucket} · table ${system.settings.tableName}`);
+
+const stop = async () => {
+  await watcher.close();
+  await system.close();
+  process.exit(0);
+};
+process.on('SIGINT', () => void stop());
+process.on('SIGTERM', () => void stop());

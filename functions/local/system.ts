@@ -1,0 +1,117 @@
+/**
+ * The whole system on one machine: stand-ins (or the S3/DynamoDB endpoints the standard AWS_ENDPOINT_URL_*
+ * variables name), the buckets and table, the real ingest handler behind a local queue fed by S3 notifications,
+ * and the HTTP router. Used by `npm start` and by the integration tests.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { IngestSettings } from '../core/settings.ts';
+import { parseIngestSettings } from '../core/settings.ts';
+import { createIngestHandler } from '../ingest/handler.ts';
+import { createDocumentClient, createS3Client } from '../store/clients.ts';
+import { ImageItems } from '../store/image-items.ts';
+import { ObjectStore } from '../store/object-store.ts';
+import { encodeKeyLikeS3, LocalQueue } from './local-queue.ts';
+import { createRouter } from './router.ts';
+import { ensureBuckets, ensureTable, startStandIns, type StandIns } from './stand-ins.ts';
+
+export interface LocalSystemOptions {
+  /** Data folder; temporary and in-memory when absent (tests). */
+  dataDir?: string;
+  port?: number;
+  env?: Record<string, string | undefined>;
+  /** Quiet logs (tests). */
+  quiet?: boolean;
+}
+
+export interface LocalSystem {
+  url: string;
+  settings: IngestSettings;
+  ingestBucket: string;
+  s3: S3Client;
+  db: DynamoDBDocumentClient;
+  derivatives: ObjectStore;
+  ingest: ObjectStore;
+  items: ImageItems;
+  queue: LocalQueue;
+  server: Server;
+  /** False when an external S3 endpoint is used: it sends no notifications, so uploaders enqueue the event. */
+  notifiesOnUpload: boolean;
+  close(): Promise<void>;
+}
+
+const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
+  const env = options.env ?? process.env;
+  const port = options.port ?? Number(env.PORT ?? 3000);
+  const external = { s3: env.AWS_ENDPOINT_URL_S3, dynamo: env.AWS_ENDPOINT_URL_DYNAMODB };
+  let standIns: StandIns | undefined;
+  if (!external.s3 || !external.dynamo) standIns = await startStandIns(options.dataDir ? { dataDir: options.dataDir } : {});
+
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
+  const url = `http://localhost:${address.port}`;
+
+  const settings = parseIngestSettings({
+    IMAGEHUB_PUBLIC_URL: url,
+    DERIVATIVE_BUCKET: 'imagehub-derivatives',
+    TABLE_NAME: 'imagehub',
+    ...env,
+  });
+  const ingestBucket = env.INGEST_BUCKET ?? 'imagehub-ingest';
+  const clientEnv = {
+    AWS_ENDPOINT_URL_S3: external.s3 ?? standIns!.s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: external.dynamo ?? standIns!.dynamoEndpoint,
+  };
+  const local = { region: env.AWS_REGION ?? 'us-east-1', ...(standIns ? { credentials: LOCAL_CREDENTIALS } : {}) };
+  const s3 = createS3Client(clientEnv, local);
+  const db = createDocumentClient(clientEnv, local);
+  await ensureBuckets(s3, [ingestBucket, settings.derivativeBucket]);
+  await ensureTable(db, settings.tableName);
+
+  const derivatives = new ObjectStore(s3, settings.derivativeBucket);
+  const items = new ImageItems(db, settings.tableName);
+  const log = options.quiet ? () => undefined : (line: string) => console.log(line);
+  const handler = createIngestHandler({ deps: { s3, derivatives, items, settings } });
+  const queue = new LocalQueue(handler, {
+    retryDelayMs: Number(env.IMAGEHUB_LOCAL_RETRY_MS ?? 1000),
+    onDeadLetter: (body) => log(`dead-lettered after 3 attempts: ${body.slice(0, 200)}`),
+  });
+  // S3 notifications of the ingest bucket only, URL-encoded as S3 does, in the envelope SQS would deliver.
+  standIns?.onObjectEvent((message) => {
+    const records = (message.Records as { s3: { bucket: { name: string }; object: { key: string } } }[]).filter(
+      (r) => r.s3.bucket.name === ingestBucket,
+    );
+    if (records.length === 0) return;
+    for (const r of records) r.s3.object.key = encodeKeyLikeS3(r.s3.object.key);
+    queue.send(JSON.stringify({ Records: records }));
+  });
+
+  server.on('request', createRouter({ derivatives, items, publicUrl: settings.publicUrl }));
+
+  return {
+    url,
+    settings,
+    ingestBucket,
+    s3,
+    db,
+    derivatives,
+    ingest: new ObjectStore(s3, ingestBucket),
+    items,
+    queue,
+    server,
+    notifiesOnUpload: standIns !== undefined,
+    close: async () => {
+      await queue.idle();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      s3.destroy();
+      db.destroy();
+      await standIns?.close();
+    },
+  };
+}

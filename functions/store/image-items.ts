@@ -1,0 +1,227 @@
+/**
+ * Image items and ingest refusals in the metadata table. The only module that knows their DynamoDB attributes.
+ *
+ * Table layout (shared with the data-hub mirror later): partition key `pk`, sort key `sk`.
+ *   image item     pk = IMAGE#{identifier}   sk = IMAGE
+ *   refusal        pk = REFUSAL#{sourceKey}  sk = REFUSAL
+ * Both carry `activity` = INGEST and `activityAt` = `{updatedAt}#{pk}` for the `activity` index (recent ingests,
+ * newest first), which the CLI and the activity page read.
+ *
+ * Concurrency: `claim` records which upload (ETag) the current attempt works on; `publish` and `fail` only apply
+ * when that attempt is still the latest, so a slow ingest of an old upload can never overwrite a newer one.
+ * No transactions are used (the local DynamoDB stand-in has none).
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+} from '@aws-sdk/lib-dynamodb';
+import type { EmbeddedMetadata } from '../core/embedded-metadata.ts';
+import type { ImageItem, IngestRefusal, LinkHints, PublishedPyramid, SourceDescription } from '../core/image-item.ts';
+
+export const ACTIVITY_INDEX = 'activity';
+const ACTIVITY = 'INGEST';
+
+const imageKey = (identifier: string) => ({ pk: `IMAGE#${identifier}`, sk: 'IMAGE' });
+const refusalKey = (sourceKey: string) => ({ pk: `REFUSAL#${sourceKey}`, sk: 'REFUSAL' });
+
+export type ClaimResult = { claimed: true; previous?: ImageItem } | { claimed: false; owner: string };
+
+export class ImageItems {
+  constructor(
+    readonly db: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  async get(identifier: string): Promise<ImageItem | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: imageKey(identifier), ConsistentRead: true }));
+    return out.Item ? toImageItem(out.Item) : undefined;
+  }
+
+  /**
+   * Take the identifier for `sourceKey` and mark it `processing` for the upload `attempt` (its ETag). Refused when
+   * another, not deleted, source key owns the identifier. The published revision stays as it is.
+   */
+  async claim(identifier: string, sourceKey: string, attempt: string, links: LinkHints, now: string): Promise<ClaimResult> {
+    const key = imageKey(identifier);
+    try {
+      const out = await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression:
+            'SET identifier = :id, sourceKey = :key, #status = :processing, attempt = :attempt, links = :links, ' +
+            'updatedAt = :now, createdAt = if_not_exists(createdAt, :now), activity = :activity, activityAt = :activityAt ' +
+            'REMOVE reason',
+          ConditionExpression: 'attribute_not_exists(pk) OR sourceKey = :key OR #status = :deleted',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':id': identifier,
+            ':key': sourceKey,
+            ':processing': 'processing',
+            ':deleted': 'deleted',
+            ':attempt': attempt,
+            ':links': links,
+            ':now': now,
+            ':activity': ACTIVITY,
+            ':activityAt': `${now}#${key.pk}`,
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      const previous = out.Attributes ? toImageItem(out.Attributes) : undefined;
+      return previous ? { claimed: true, previous } : { claimed: true };
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        const owner = (await this.get(identifier))?.sourceKey ?? 'another key';
+        return { claimed: false, owner };
+      }
+      throw error;
+    }
+  }
+
+  /** Mark the attempt ready with its published pyramid. False when a newer upload has taken over meanwhile. */
+  async publish(
+    identifier: string,
+    attempt: string,
+    fields: { source: SourceDescription; published: PublishedPyramid; embedded: EmbeddedMetadata; links: LinkHints; timings: Record<string, number> },
+    now: string,
+  ): Promise<boolean> {
+    return this.updateIfLatest(identifier, attempt, now, {
+      status: 'ready',
+      source: fields.source,
+      published: fields.published,
+      embedded: fields.embedded,
+      links: fields.links,
+      timings: fields.timings,
+      publishedAt: now,
+    });
+  }
+
+  /** Mark the attempt failed with a reason. The previously published revision, if any, stays published. */
+  async fail(identifier: string, attempt: string, reason: string, now: string, source?: Partial<SourceDescription>): Promise<boolean> {
+    return this.updateIfLatest(identifier, attempt, now, { status: 'failed', reason, ...(source ? { failedSource: source } : {}) });
+  }
+
+  /**
+   * Record that an ingest gave up on an operational fault (its message goes to the dead-letter queue), whatever
+   * attempt is current: the uploader must see `failed` with the reason rather than `processing` forever.
+   */
+  async giveUp(identifier: string, sourceKey: string, reason: string, now: string): Promise<void> {
+    const key = imageKey(identifier);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET #status = :failed, reason = :reason, updatedAt = :now, activityAt = :activityAt',
+          ConditionExpression: 'sourceKey = :key AND #status = :processing',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':failed': 'failed', ':processing': 'processing', ':reason': reason, ':now': now, ':key': sourceKey,
+            ':activityAt': `${now}#${key.pk}`,
+          },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  /** After the master was removed and its derivatives deleted. */
+  async markDeleted(identifier: string, sourceKey: string, now: string): Promise<boolean> {
+    const key = imageKey(identifier);
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: 'SET #status = :deleted, updatedAt = :now, deletedAt = :now, activityAt = :activityAt REMOVE published, reason',
+          ConditionExpression: 'sourceKey = :key',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':deleted': 'deleted', ':now': now, ':key': sourceKey, ':activityAt': `${now}#${key.pk}` },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async refuse(refusal: IngestRefusal): Promise<void> {
+    const key = refusalKey(refusal.sourceKey);
+    await this.db.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...key, ...refusal, status: 'failed', activity: ACTIVITY, activityAt: `${refusal.at}#${key.pk}` },
+      }),
+    );
+  }
+
+  async getRefusal(sourceKey: string): Promise<IngestRefusal | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: refusalKey(sourceKey) }));
+    if (!out.Item) return undefined;
+    const { sourceKey: k, reason, identifier, at } = out.Item as IngestRefusal;
+    return { sourceKey: k, reason, at, ...(identifier ? { identifier } : {}) };
+  }
+
+  async clearRefusal(sourceKey: string): Promise<void> {
+    await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: refusalKey(sourceKey) }));
+  }
+
+  /** Most recent ingest activity first: image items and refusals. */
+  async recent(limit = 50): Promise<(ImageItem | (IngestRefusal & { status: 'failed' }))[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: ACTIVITY_INDEX,
+        KeyConditionExpression: 'activity = :a',
+        ExpressionAttributeValues: { ':a': ACTIVITY },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((item) =>
+      String(item.pk).startsWith('IMAGE#') ? toImageItem(item) : (item as IngestRefusal & { status: 'failed' }),
+    );
+  }
+
+  private async updateIfLatest(identifier: string, attempt: string, now: string, fields: Record<string, unknown>): Promise<boolean> {
+    const key = imageKey(identifier);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':attempt': attempt, ':now': now, ':activityAt': `${now}#${key.pk}` };
+    const sets = ['updatedAt = :now', 'activityAt = :activityAt'];
+    for (const [name, value] of Object.entries(fields)) {
+      names[`#${name}`] = name;
+      values[`:${name}`] = value;
+      sets.push(`#${name} = :${name}`);
+    }
+    const removals = fields.status === 'ready' ? ' REMOVE reason, failedSource' : '';
+    try {
+      await this.db.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: key,
+          UpdateExpression: `SET ${sets.join(', ')}${removals}`,
+          ConditionExpression: 'attempt = :attempt',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+function toImageItem(raw: Record<string, unknown>): ImageItem {
+  const { pk: _pk, sk: _sk, activity: _a, activityAt: _at, attempt: _attempt, ...item } = raw;
+  return item as unknown as ImageItem;
+}
