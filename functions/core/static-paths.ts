@@ -70,26 +70,35 @@ export function tileHeightFor(regionWidth: number, regionHeight: number, width: 
 }
 
 export interface TileAlias {
-  /** The real tile whose pixels answer the alias. */
-  region: string;
-  from: { width: number; height: number };
-  /** The size a 2.1 request maps to, which the pyramid does not otherwise contain. */
-  to: { width: number; height: number };
+  /** The stored tile whose pixels answer the alias: `{region}/{w},{h}`. */
+  from: string;
+  /** The alias, `{region}/{w},{h}`, rendered at its own size. */
+  to: string;
+  size: { width: number; height: number };
 }
 
+type TileLike = { regionParam: string; region: { x: number; y: number; w: number; h: number }; size: { width: number; height: number } };
+
 /**
- * 1-pixel-wide edge tiles whose 2.1 URL maps (by {@link tileHeightFor}) to a height the pyramid lacks. The ingest
- * renders these few extra files so every 2.1 URL a viewer derives is a stored file.
+ * Extra stored names some clients need, beyond the tiles dzsave writes:
+ *  - the one-tile level also under its coordinates (`0,0,W,H/w,h`): Leaflet-IIIF never asks for region `full`;
+ *  - 1-pixel-wide edge tiles whose 2.1 URL maps (by {@link tileHeightFor}) to a height the pyramid lacks.
  */
-export function tileAliasesForV2(tiles: readonly { regionParam: string; region: { w: number; h: number }; size: { width: number; height: number } }[]): TileAlias[] {
-  const existing = new Set(tiles.map((t) => `${t.regionParam}/${t.size.width},${t.size.height}`));
+export function tileAliases(tiles: readonly TileLike[]): TileAlias[] {
+  const name = (region: string, size: { width: number; height: number }) => `${region}/${size.width},${size.height}`;
+  const existing = new Set(tiles.map((t) => name(t.regionParam, t.size)));
   const aliases = new Map<string, TileAlias>();
+  const add = (from: string, to: string, size: { width: number; height: number }) => {
+    if (!existing.has(to) && !aliases.has(to)) aliases.set(to, { from, to, size });
+  };
   for (const t of tiles) {
-    if (t.regionParam === 'full') continue;
+    const coordinates = `${t.region.x},${t.region.y},${t.region.w},${t.region.h}`;
+    if (t.regionParam === 'full') add(name('full', t.size), name(coordinates, t.size), t.size);
     const height = tileHeightFor(t.region.w, t.region.h, t.size.width);
-    if (height === undefined || height === t.size.height) continue;
-    const name = `${t.regionParam}/${t.size.width},${height}`;
-    if (!existing.has(name)) aliases.set(name, { region: t.regionParam, from: t.size, to: { width: t.size.width, height } });
+    if (height !== undefined && height !== t.size.height) {
+      const size = { width: t.size.width, height };
+      add(name(t.regionParam, t.size), name(coordinates, size), size);
+    }
   }
   return [...aliases.values()];
 }

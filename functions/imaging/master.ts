@@ -181,4 +181,8 @@ const megapixels = (pixels: number) => (pixels / 1e6).toFixed(pixels < 1e7 ? 2 :
 const bitsOf = (depth: string | undefined) => (depth === 'ushort' || depth === 'short' ? 16 : depth === 'float' || depth === 'uint' || depth === 'int' ? 32 : 8);
 const formatLabel = (format: ForeignFormat) => (format === 'heic' ? 'the HEIC image' : 'the JPEG 2000 image');
 export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
-const firstLine = (message: string) => message.split('\n').map((l) => l.trim()).filter(Boolean).join(' — ').slice(0, 300);
+/** libvips repeats itself and names our temp files; keep each distinct line once, without paths. */
+const firstLine = (message: string) =>
+  [...new Set(message.split('\n').map((l) => l.replace(/\/\S*\/(master|master-decoded\.tif)(:|\b)\s*/g, '').trim()).filter(Boolean))]
+    .join(' — ')
+    .slice(0, 300);

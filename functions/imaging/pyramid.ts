@@ -21,7 +21,7 @@ import {
   type Size,
   type SizeLimits,
 } from '../core/pyramid.ts';
-import { tileAliasesForV2 } from '../core/static-paths.ts';
+import { tileAliases } from '../core/static-paths.ts';
 import { MasterRejectedError, rejectionReason, type Master } from './master.ts';
 
 export interface PyramidOptions {
@@ -87,10 +87,10 @@ export async function renderPyramid(master: Master, workDir: string, options: Py
     throw new Error(`tile layout mismatch: missing ${missing.slice(0, 3).join(', ')}; unexpected ${unexpected.slice(0, 3).join(', ')}`);
   }
 
-  // 2.1 clients name tiles by width only; the rare 1-pixel edge tiles that this leaves ambiguous get an alias.
-  for (const alias of tileAliasesForV2(tiles)) {
-    const image = sharp(join(root, tilePath(alias.region, alias.from))).resize(alias.to.width, alias.to.height, { fit: 'fill' });
-    await encode(image, master.embedded, options, join(root, tilePath(alias.region, alias.to)));
+  // Names some clients use that dzsave does not write (see tileAliases): a handful of small files at most.
+  for (const alias of tileAliases(tiles)) {
+    const image = sharp(join(root, `${alias.from}/0/default.jpg`)).resize(alias.size.width, alias.size.height, { fit: 'fill' });
+    await encode(image, master.embedded, options, join(root, `${alias.to}/0/default.jpg`));
   }
 
   const maxSize = maxSizeFor(width, height, options.limits);

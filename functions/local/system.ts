@@ -4,6 +4,7 @@
  * and the HTTP router. Used by `npm start` and by the integration tests.
  */
 import { createServer, type Server } from 'node:http';
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -76,7 +77,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   const derivatives = new ObjectStore(s3, settings.derivativeBucket);
   const items = new ImageItems(db, settings.tableName);
   const log = options.quiet ? () => undefined : (line: string) => console.log(line);
-  const handler = createIngestHandler({ deps: { s3, derivatives, items, settings } });
+  const handler = createIngestHandler({
+    deps: { s3, derivatives, items, settings },
+    logger: new Logger({ serviceName: 'imagehub-ingest', logLevel: options.quiet ? 'SILENT' : 'INFO' }),
+  });
   const queue = new LocalQueue(handler, {
     retryDelayMs: Number(env.IMAGEHUB_LOCAL_RETRY_MS ?? 1000),
     onDeadLetter: (body) => log(`dead-lettered after 3 attempts: ${body.slice(0, 200)}`),

@@ -1,0 +1,85 @@
+/**
+ * The image URLs IIIF viewers derive from an info.json, computed the way their sources do, with the pixel size
+ * each URL must return:
+ *  - OpenSeadragon's IIIFTileSource (used by Mirador and Universal Viewer): region `full` when a tile covers the
+ *    image, else `x,y,w,h`; size `w,h` for 3.0, `w,` for 2.x, `max`/`full` when the tile is the full-size image;
+ *  - Leaflet-IIIF: always `x,y,w,h` regions (never `full`), size `ceil(w/s),ceil(h/s)` for ImageService3, else
+ *    `ceil(w/s),`;
+ *  - thumbnails and static renditions from `sizes` (Mirador's thumbnail picker, UV's gallery): `full/w,h` for 3.0,
+ *    `full/w,` for 2.x; and `full/max` (3.0), `full/full` (2.x).
+ */
+interface Info {
+  id?: unknown;
+  '@id'?: unknown;
+  width?: unknown;
+  height?: unknown;
+  tiles?: { width: number; height?: number; scaleFactors: number[] }[];
+  sizes?: { width: number; height: number }[];
+  maxArea?: number;
+  profile?: unknown;
+}
+
+export interface ClientUrl {
+  url: string;
+  width: number;
+  height: number;
+}
+
+export function clientUrls(info: Info): ClientUrl[] {
+  const v3 = typeof info.id === 'string';
+  const base = String(v3 ? info.id : info['@id']);
+  const W = Number(info.width);
+  const H = Number(info.height);
+  const urls = new Map<string, ClientUrl>();
+  const add = (region: string, size: string, width: number, height: number) => {
+    const url = `${base}/${region}/${size}/0/default.jpg`;
+    urls.set(url, { url, width, height });
+  };
+  const maxArea = v3 ? info.maxArea : (Array.isArray(info.profile) ? (info.profile[1] as { maxArea?: number })?.maxArea : undefined);
+
+  for (const tiles of info.tiles ?? []) {
+    const tw = tiles.width;
+    const th = tiles.height ?? tiles.width;
+    for (const s of tiles.scaleFactors) {
+      const levelWidth = Math.ceil(W / s);
+      const levelHeight = Math.ceil(H / s);
+      // OpenSeadragon
+      if (levelWidth < tw && levelHeight < th) {
+        if (levelWidth === W) add('full', v3 ? 'max' : 'full', W, H);
+        else add('full', v3 ? `${levelWidth},${levelHeight}` : `${levelWidth},`, levelWidth, levelHeight);
+      } else {
+        for (let y = 0; y * th < levelHeight; y++) {
+          for (let x = 0; x * tw < levelWidth; x++) {
+            const rx = x * tw * s;
+            const ry = y * th * s;
+            const rw = Math.min(tw * s, W - rx);
+            const rh = Math.min(th * s, H - ry);
+            const sw = Math.min(tw, levelWidth - x * tw);
+            const sh = Math.min(th, levelHeight - y * th);
+            const region = rx === 0 && ry === 0 && rw === W && rh === H ? 'full' : `${rx},${ry},${rw},${rh}`;
+            if (sw === W && sh === H) add(region, v3 ? 'max' : 'full', W, H);
+            else add(region, v3 ? `${sw},${sh}` : `${sw},`, sw, sh);
+          }
+        }
+      }
+      // Leaflet-IIIF
+      for (let ry = 0; ry < H; ry += tw * s) {
+        for (let rx = 0; rx < W; rx += tw * s) {
+          const rw = Math.min(rx + tw * s, W) - rx;
+          const rh = Math.min(ry + tw * s, H) - ry;
+          const sw = Math.ceil(rw / s);
+          const sh = Math.ceil(rh / s);
+          add(`${rx},${ry},${rw},${rh}`, v3 ? `${sw},${sh}` : `${sw},`, sw, sh);
+        }
+      }
+    }
+  }
+  for (const size of info.sizes ?? []) add('full', v3 ? `${size.width},${size.height}` : `${size.width},`, size.width, size.height);
+  let max = { width: W, height: H };
+  if (maxArea && W * H > maxArea) {
+    const scale = Math.sqrt(maxArea / (W * H));
+    max = { width: Math.floor(W * scale), height: Math.floor(H * scale) };
+  }
+  add('full', v3 ? 'max' : 'full', max.width, max.height);
+  return [...urls.values()];
+}
