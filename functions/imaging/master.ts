@@ -7,7 +7,7 @@
  * Anything wrong with the file itself throws {@link MasterRejectedError} with a reason meant for the uploader;
  * every other error is an operational fault and is retried.
  */
-import { open, writeFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp, { type Metadata } from 'sharp';
 import exifReader from 'exif-reader';
@@ -20,6 +20,7 @@ import {
 } from '../core/embedded-metadata.ts';
 import { iccProfileName } from '../core/icc.ts';
 import { decodeForeignImage, sniffForeignFormat, type ForeignFormat } from './foreign-decoders.ts';
+import { writeTaggedTiff } from './tiff-writer.ts';
 
 export { MasterRejectedError } from './errors.ts';
 import { MasterRejectedError } from './errors.ts';
@@ -84,7 +85,6 @@ export async function openMaster(path: string, size: number, options: OpenOption
 }
 
 async function openForeign(path: string, format: ForeignFormat, options: OpenOptions): Promise<Master> {
-  const { readFile } = await import('node:fs/promises');
   const bytes = await readFile(path);
   let decoded;
   try {
@@ -93,20 +93,9 @@ async function openForeign(path: string, format: ForeignFormat, options: OpenOpt
     if (error instanceof MasterRejectedError) throw error;
     throw new MasterRejectedError(`${formatLabel(format)} could not be decoded: ${messageOf(error)}`);
   }
+  // Lossless, tagged with the master's ICC profile and XMP: from here on a foreign master is an ordinary TIFF.
   const intermediate = join(options.workDir, 'master-decoded.tif');
-  let pipeline = sharp(decoded.data, {
-    raw: { width: decoded.width, height: decoded.height, channels: decoded.channels, ...(decoded.bitsPerSample === 16 ? { depth: 'ushort' as const } : {}) },
-    limitInputPixels: options.maxInputPixels,
-  });
-  if (decoded.bitsPerSample === 16) pipeline = pipeline.toColourspace(decoded.channels <= 2 ? 'grey16' : 'rgb16');
-  if (decoded.icc) {
-    const iccPath = join(options.workDir, 'master.icc');
-    await writeFile(iccPath, decoded.icc);
-    pipeline = pipeline.withIccProfile(iccPath, { attach: true });
-  }
-  if (decoded.xmp) pipeline = pipeline.withXmp(decoded.xmp.toString('utf8'));
-  // Deflate keeps the intermediate lossless and small enough for /tmp; speed matters more than ratio here.
-  await pipeline.tiff({ compression: 'deflate', predictor: 'horizontal', bigtiff: true }).toFile(intermediate);
+  await writeTaggedTiff(intermediate, decoded);
   const metadata = await readMetadata(intermediate, 0);
   const master = await describe(intermediate, 0, 1, metadata, options);
   return { ...master, description: { ...master.description, format: format === 'heic' ? 'heif' : 'jp2' } };
