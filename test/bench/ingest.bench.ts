@@ -1,0 +1,97 @@
+/**
+ * `npm run bench:ingest`: imagehub's ingest of a 100-megapixel photographic master (decode → normalise → pyramid →
+ * sizes → files on local disk) against `vips dzsave --layout iiif3 --tile-size 512` on the same master, in the
+ * same run. Then the upload of the pyramid to the local S3 stand-in, reported separately.
+ *
+ * The master is the Ruisdael painting from the fixtures scaled to ~100 MP with film-grain noise laid over it, so
+ * it compresses and decodes like a real photograph rather than a flat gradient. Last line: JSON figures.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+const work = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'bench-ingest-'));
+const master = join(work, 'master-100mp.jpg');
+const painting = [resolve(root, 'test/fixtures/images/bentheim.jpg'), resolve(root, '../shared/fixtures/images/artwork/bentheim.jpg')].find(existsSync);
+if (!painting) throw new Error('bentheim.jpg not found in test/fixtures/images or ../shared/fixtures/images/artwork');
+
+function ensureVips(): void {
+  if (spawnSync('vips', ['--version']).status === 0) return;
+  console.log('installing libvips-tools (Debian) for the reference measurement …');
+  const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
+  execFileSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', 'libvips-tools'], { stdio: 'inherit' });
+}
+
+async function makeMaster(): Promise<{ width: number; height: number }> {
+  const width = 11_547;
+  const height = 8_660;
+  const grain = await sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 18 } } }).raw().toBuffer();
+  await sharp(painting!)
+    .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
+    .composite([{ input: grain, raw: { width, height, channels: 3 }, blend: 'overlay' }])
+    .jpeg({ quality: 90 })
+    .toFile(master);
+  return { width, height };
+}
+
+function timeCommand(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; peakRssMb: number; stdout: string } {
+  // GNU time reports the child's peak RSS; fall back to wall time only.
+  const hasTime = existsSync('/usr/bin/time');
+  const start = performance.now();
+  const result = hasTime
+    ? spawnSync('/usr/bin/time', ['-f', '%M', command, ...args], { env, encoding: 'utf8' })
+    : spawnSync(command, args, { env, encoding: 'utf8' });
+  const seconds = (performance.now() - start) / 1000;
+  if (result.status !== 0) throw new Error(`${command} failed: ${result.stderr}`);
+  const kb = hasTime ? Number(result.stderr.trim().split('\n').pop()) : NaN;
+  return { seconds, peakRssMb: kb / 1024, stdout: result.stdout };
+}
+
+ensureVips();
+const { width, height } = await makeMaster();
+console.log(`master: ${width}×${height} = ${((width * height) / 1e6).toFixed(1)} MP, ${(statSync(master).size / 1e6).toFixed(1)} MB JPEG`);
+
+// Reference first, then imagehub, then both again; the best of two each evens out a noisy shared machine.
+const runs = { reference: [] as number[], imagehub: [] as number[], rss: [] as number[], files: 0 };
+for (let i = 0; i < 2; i++) {
+  const out = join(work, `vips-${i}`);
+  runs.reference.push(timeCommand('vips', ['dzsave', master, out, '--layout', 'iiif3', '--tile-size', '512']).seconds);
+  const ours = timeCommand(process.execPath, ['--import', 'tsx', join(here, 'ingest-once.ts'), master, join(work, `imagehub-${i}`)], {
+    ...process.env,
+    NODE_OPTIONS: '',
+  });
+  runs.imagehub.push(ours.seconds);
+  runs.rss.push(ours.peakRssMb);
+  runs.files = JSON.parse(ours.stdout.trim().split('\n').pop()!).files;
+}
+const imagehubSeconds = Math.min(...runs.imagehub);
+const referenceSeconds = Math.min(...runs.reference);
+const upload = timeCommand(process.execPath, ['--openssl-legacy-provider', '--import', 'tsx', join(here, 'upload-once.ts'), join(work, 'imagehub-0')], {
+  ...process.env,
+  NODE_OPTIONS: '',
+});
+const uploaded = JSON.parse(upload.stdout.trim().split('\n').pop()!);
+
+console.log(`imagehub ingest (decode → sRGB → pyramid → sizes → disk): ${imagehubSeconds.toFixed(2)} s, ${runs.files} files, ${(runs.files / imagehubSeconds).toFixed(0)} files/s, peak RSS ${Math.max(...runs.rss).toFixed(0)} MB`);
+console.log(`vips dzsave --layout iiif3 --tile-size 512:                  ${referenceSeconds.toFixed(2)} s`);
+console.log(`ratio imagehub / vips: ${(imagehubSeconds / referenceSeconds).toFixed(2)}`);
+console.log(`upload to the local S3 stand-in: ${uploaded.files} files in ${uploaded.seconds.toFixed(2)} s (${(uploaded.files / uploaded.seconds).toFixed(0)} files/s)`);
+rmSync(work, { recursive: true, force: true });
+console.log(
+  JSON.stringify({
+    bench: 'ingest',
+    megapixels: Number(((width * height) / 1e6).toFixed(1)),
+    imagehub_s: Number(imagehubSeconds.toFixed(3)),
+    reference_s: Number(referenceSeconds.toFixed(3)),
+    ratio: Number((imagehubSeconds / referenceSeconds).toFixed(3)),
+    peak_rss_mb: Math.round(Math.max(...runs.rss)),
+    files: runs.files,
+    tiles_per_s: Math.round(runs.files / imagehubSeconds),
+    upload_s: Number(uploaded.seconds.toFixed(3)),
+  }),
+);
