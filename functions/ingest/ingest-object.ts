@@ -10,7 +10,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { mergeEmbeddedMetadata } from '../core/embedded-metadata.ts';
 import { identifierForKey, revisionIdentifier } from '../core/identifier.ts';
 import type { LinkHints, PublishedPyramid, SourceDescription } from '../core/image-item.ts';
 import {
@@ -124,7 +123,8 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
     }
 
     const revision = revisionFor(downloaded.sha256, settings);
-    const embedded = mergeEmbeddedMetadata(master.embedded);
+    const { embedded } = master;
+    const rights = iiifRightsUri(embedded.webStatement);
     const source: SourceDescription = {
       bucket: event.bucket,
       key: event.key,
@@ -144,7 +144,7 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       scaleFactors: rendered.scaleFactors,
       sizes: rendered.sizes,
       limits: { maxArea: settings.maxArea },
-      ...(iiifRightsUri(embedded.webStatement) ? { rights: iiifRightsUri(embedded.webStatement) } : {}),
+      ...(rights ? { rights } : {}),
     };
     const bytes = await timed('publishMs', () => publishRevision(deps, identifier, revision, rendered, pyramid));
     const published: PublishedPyramid = {
