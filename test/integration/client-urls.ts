@@ -1,12 +1,15 @@
 /**
  * The image URLs IIIF viewers derive from an info.json, computed the way their sources do, with the pixel size
  * each URL must return:
- *  - OpenSeadragon's IIIFTileSource (used by Mirador and Universal Viewer): region `full` when a tile covers the
- *    image, else `x,y,w,h`; size `w,h` for 3.0, `w,` for 2.x, `max`/`full` when the tile is the full-size image;
+ *  - OpenSeadragon's IIIFTileSource (used by Mirador and Universal Viewer; read from src/iiiftilesource.js, 6.x):
+ *    region `full` when a tile covers the image, else `x,y,w,h`; size `w,h` for 3.0, `w,` for a 2.x level-0
+ *    service, `max` (3.0) when the tile is the full-size image, `full` (2.x) when it is as wide as the image;
  *  - Leaflet-IIIF: always `x,y,w,h` regions (never `full`), size `ceil(w/s),ceil(h/s)` for ImageService3, else
  *    `ceil(w/s),`;
- *  - thumbnails and static renditions from `sizes` (Mirador's thumbnail picker, UV's gallery): `full/w,h` for 3.0,
- *    `full/w,` for 2.x; and `full/max` (3.0), `full/full` (2.x).
+ *  - thumbnails and static renditions from `sizes`: `full/w,h` (Mirador's ThumbnailFactory, any version; OSD's
+ *    sizes-only mode for 3.0), `full/w,` (2.x canonical); and `full/max` (3.0), `full/full` (2.x).
+ * Not covered, because no level-0 service can answer them: Universal Viewer's thumbnails (`full/90,`, `full/200,`,
+ * which ignore `sizes`) and Leaflet-IIIF's zoom-outs below the smallest scale factor; the Image API answers those.
  */
 interface Info {
   id?: unknown;
@@ -57,7 +60,9 @@ export function clientUrls(info: Info): ClientUrl[] {
             const sw = Math.min(tw, levelWidth - x * tw);
             const sh = Math.min(th, levelHeight - y * th);
             const region = rx === 0 && ry === 0 && rw === W && rh === H ? 'full' : `${rx},${ry},${rw},${rh}`;
-            if (sw === W && sh === H) add(region, v3 ? 'max' : 'full', W, H);
+            // 2.x says `full` whenever the tile is as wide as the image (one column at full resolution).
+            if (v3 && sw === W && sh === H) add(region, 'max', W, H);
+            else if (!v3 && sw === W) add(region, 'full', sw, sh);
             else add(region, v3 ? `${sw},${sh}` : `${sw},`, sw, sh);
           }
         }
@@ -74,7 +79,11 @@ export function clientUrls(info: Info): ClientUrl[] {
       }
     }
   }
-  for (const size of info.sizes ?? []) add('full', v3 ? `${size.width},${size.height}` : `${size.width},`, size.width, size.height);
+  for (const size of info.sizes ?? []) {
+    add('full', v3 ? `${size.width},${size.height}` : `${size.width},`, size.width, size.height);
+    // Mirador's thumbnail factory asks for `w,h` from `sizes` whatever the version.
+    add('full', `${size.width},${size.height}`, size.width, size.height);
+  }
   let max = { width: W, height: H };
   if (maxArea && W * H > maxArea) {
     const scale = Math.sqrt(maxArea / (W * H));
