@@ -3,8 +3,11 @@
  *
  * JPEG 2000: OpenJPEG compiled to WebAssembly (@cornerstonejs/codec-openjpeg, from the npm registry, no native
  * build). It decodes the codestream; the JP2 boxes around it (colour specification with its ICC profile, XMP) are
- * read here. The WebAssembly heap is at most 4 GB and OpenJPEG keeps 32-bit samples while decoding, so JPEG 2000
- * masters are limited to {@link JP2_MAX_PIXELS}; larger ones are refused with that reason.
+ * read here. The build's WebAssembly heap is at most 2 GiB and OpenJPEG needs about 5.3 bytes per sample while
+ * decoding (measured: an 11800² RGB image decodes, 12000² aborts), so masters whose estimate exceeds
+ * {@link JP2_MAX_DECODE_BYTES} are refused with that reason (about 120 MP for RGB). The registry build decodes only
+ * 1- or 3-component images; others are refused. An abort leaves the module unusable and its memory never
+ * shrinks, so the module is dropped after a failure or a large decode.
  *
  * HEIC (HEVC-coded): refused with a reason. The prebuilt libvips reads its header but has no HEVC decoder, and
  * HEVC decoders carry patent licensing that a museum service should not take on silently. AVIF (AV1-coded HEIF)
@@ -25,8 +28,11 @@ export interface DecodedImage {
   xmp?: Buffer;
 }
 
-/** 4 GB of WebAssembly memory, at up to ~20 bytes per RGB pixel while decoding, with headroom. */
-export const JP2_MAX_PIXELS = 150_000_000;
+/** Decoding budget within the 2 GiB WebAssembly heap, with headroom for the module itself. */
+export const JP2_MAX_DECODE_BYTES = 1.9 * 2 ** 30;
+const JP2_BYTES_PER_SAMPLE = 5.3;
+/** Decodes above this leave a heap worth returning to the system: start a fresh module next time. */
+const JP2_RECYCLE_PIXELS = 16_000_000;
 
 const JP2_SIGNATURE = [0x00, 0x00, 0x00, 0x0c, 0x6a, 0x50, 0x20, 0x20, 0x0d, 0x0a, 0x87, 0x0a];
 const J2K_SIGNATURE = [0xff, 0x4f, 0xff, 0x51];
@@ -85,26 +91,28 @@ export async function decodeJpeg2000(bytes: Buffer, maxPixels: number): Promise<
   const boxes = readJp2Boxes(bytes);
   const module = await loadOpenJpeg();
   const decoder = new module.J2KDecoder();
+  let recycle = false;
   try {
     decoder.getEncodedBuffer(bytes.length).set(bytes);
-    try {
-      decoder.readHeader();
-    } catch (error) {
-      throw new MasterRejectedError(`the JPEG 2000 header could not be read: ${String(error)}`);
-    }
-    const header = decoder.getFrameInfo();
+    // The decoder's frame info is only filled in by decode(): read the size from the codestream to refuse first.
+    const header = codestreamHeader(bytes, boxes.codestream ?? 0);
     const pixels = header.width * header.height;
-    const limit = Math.min(maxPixels, JP2_MAX_PIXELS);
+    if (header.componentCount !== 1 && header.componentCount !== 3) {
+      throw new MasterRejectedError(`JPEG 2000 images with ${header.componentCount} components (alpha) are not supported; provide a TIFF or PNG master`);
+    }
+    const limit = Math.min(maxPixels, Math.floor(JP2_MAX_DECODE_BYTES / (header.componentCount * JP2_BYTES_PER_SAMPLE)));
     if (pixels > limit) {
       throw new MasterRejectedError(
         `the JPEG 2000 image is ${header.width}×${header.height} = ${(pixels / 1e6).toFixed(0)} megapixels, above the ` +
-          `${(limit / 1e6).toFixed(0)} megapixel limit for JPEG 2000 masters; provide a TIFF master instead`,
+          `${(limit / 1e6).toFixed(0)} megapixel limit for JPEG 2000 masters of this kind; provide a TIFF master instead`,
       );
     }
+    if (pixels > JP2_RECYCLE_PIXELS) recycle = true;
     try {
       decoder.decode();
     } catch (error) {
-      throw new MasterRejectedError(`the JPEG 2000 codestream is damaged: ${String(error)}`);
+      recycle = true;
+      throw new MasterRejectedError(`the JPEG 2000 codestream could not be decoded: ${String(error)}`);
     }
     const info = decoder.getFrameInfo();
     if (info.isSigned) throw new MasterRejectedError('JPEG 2000 images with signed samples are not supported');
@@ -113,7 +121,8 @@ export async function decodeJpeg2000(bytes: Buffer, maxPixels: number): Promise<
     }
     const decoded = decoder.getDecodedBuffer();
     const expected = info.width * info.height * info.componentCount * (info.bitsPerSample > 8 ? 2 : 1);
-    if (decoded.length < expected) throw new MasterRejectedError('the JPEG 2000 codestream is truncated');
+    // OpenJPEG reports some failures only as an empty or short output buffer.
+    if (decoded.length < expected) throw new MasterRejectedError('the JPEG 2000 codestream is truncated or damaged');
     // Copy out of the WebAssembly heap before the decoder is freed.
     let data = Buffer.from(decoded.subarray(0, expected));
     let bitsPerSample: 8 | 16 = 8;
@@ -140,13 +149,33 @@ export async function decodeJpeg2000(bytes: Buffer, maxPixels: number): Promise<
       ...(boxes.xmp ? { xmp: boxes.xmp } : {}),
     };
   } finally {
-    decoder.delete();
+    try {
+      decoder.delete();
+    } catch {
+      recycle = true;
+    }
+    if (recycle) openjpeg = undefined;
   }
 }
 
-/** The ICC profile (colr box, methods 2 and 3) and XMP (uuid box) of a JP2 file; nothing for a raw codestream. */
-export function readJp2Boxes(bytes: Uint8Array): { icc?: Buffer; xmp?: Buffer } {
-  const out: { icc?: Buffer; xmp?: Buffer } = {};
+/** Image size and component count from the codestream's SIZ marker segment (ISO 15444-1 A.5.1). */
+export function codestreamHeader(bytes: Uint8Array, at: number): { width: number; height: number; componentCount: number } {
+  const ok = bytes.length >= at + 42 && bytes[at] === 0xff && bytes[at + 1] === 0x4f && bytes[at + 2] === 0xff && bytes[at + 3] === 0x51;
+  if (!ok) throw new MasterRejectedError('the JPEG 2000 file has no valid codestream header');
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, 42);
+  const width = view.getUint32(8) - view.getUint32(16);
+  const height = view.getUint32(12) - view.getUint32(20);
+  const componentCount = view.getUint16(40);
+  if (width < 1 || height < 1 || componentCount < 1) throw new MasterRejectedError('the JPEG 2000 codestream header is corrupt');
+  return { width, height, componentCount };
+}
+
+/**
+ * The ICC profile (colr box, methods 2 and 3), XMP (uuid box) and codestream offset (jp2c box) of a JP2 file;
+ * for a raw codestream, nothing.
+ */
+export function readJp2Boxes(bytes: Uint8Array): { icc?: Buffer; xmp?: Buffer; codestream?: number } {
+  const out: { icc?: Buffer; xmp?: Buffer; codestream?: number } = {};
   const walk = (start: number, end: number) => {
     let at = start;
     while (at + 8 <= end) {
@@ -166,7 +195,10 @@ export function readJp2Boxes(bytes: Uint8Array): { icc?: Buffer; xmp?: Buffer } 
       if (type === 'jp2h') walk(at + header, at + length);
       else if (type === 'colr' && body.length > 3 && (body[0] === 2 || body[0] === 3) && !out.icc) out.icc = Buffer.from(body.subarray(3));
       else if (type === 'uuid' && body.length > 16 && Buffer.from(body.subarray(0, 16)).toString('hex') === XMP_UUID) out.xmp = Buffer.from(body.subarray(16));
-      else if (type === 'jp2c') return; // the codestream comes after the headers that matter
+      else if (type === 'jp2c') {
+        out.codestream = at + header; // the codestream comes after the headers that matter
+        return;
+      }
       at += length;
     }
   };
