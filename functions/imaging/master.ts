@@ -85,14 +85,8 @@ export async function openMaster(path: string, size: number, options: OpenOption
 }
 
 async function openForeign(path: string, format: ForeignFormat, options: OpenOptions): Promise<Master> {
-  const bytes = await readFile(path);
-  let decoded;
-  try {
-    decoded = await decodeForeignImage(format, bytes, options.maxInputPixels);
-  } catch (error) {
-    if (error instanceof MasterRejectedError) throw error;
-    throw new MasterRejectedError(`${formatLabel(format)} could not be decoded: ${messageOf(error)}`);
-  }
+  // The decoders raise MasterRejectedError for anything wrong with the file; other errors are faults to retry.
+  const decoded = await decodeForeignImage(format, await readFile(path), options.maxInputPixels);
   // Lossless, tagged with the master's ICC profile and XMP: from here on a foreign master is an ordinary TIFF.
   const intermediate = join(options.workDir, 'master-decoded.tif');
   await writeTaggedTiff(intermediate, decoded);
@@ -168,7 +162,6 @@ async function readHead(path: string, length: number): Promise<Uint8Array> {
 const area = (m: Metadata) => (m.width ?? 0) * (m.height ?? 0);
 const megapixels = (pixels: number) => (pixels / 1e6).toFixed(pixels < 1e7 ? 2 : 0);
 const bitsOf = (depth: string | undefined) => (depth === 'ushort' || depth === 'short' ? 16 : depth === 'float' || depth === 'uint' || depth === 'int' ? 32 : 8);
-const formatLabel = (format: ForeignFormat) => (format === 'heic' ? 'the HEIC image' : 'the JPEG 2000 image');
 export const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 /** libvips repeats itself and names our temp files; keep each distinct line once, without paths. */
 const firstLine = (message: string) =>

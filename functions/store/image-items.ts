@@ -5,7 +5,7 @@
  *   image item     pk = IMAGE#{identifier}   sk = IMAGE
  *   refusal        pk = REFUSAL#{sourceKey}  sk = REFUSAL
  * Both carry `activity` = INGEST and `activityAt` = `{updatedAt}#{pk}` for the `activity` index (recent ingests,
- * newest first), which the CLI and the activity page read.
+ * newest first), for the CLI and the activity page.
  *
  * Concurrency: `claim` records which upload (ETag) the current attempt works on; `publish` and `fail` only apply
  * when that attempt is still the latest, so a slow ingest of an old upload can never overwrite a newer one.
@@ -16,7 +16,6 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
-  QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
@@ -172,23 +171,6 @@ export class ImageItems {
 
   async clearRefusal(sourceKey: string): Promise<void> {
     await this.db.send(new DeleteCommand({ TableName: this.tableName, Key: refusalKey(sourceKey) }));
-  }
-
-  /** Most recent ingest activity first: image items and refusals. */
-  async recent(limit = 50): Promise<(ImageItem | (IngestRefusal & { status: 'failed' }))[]> {
-    const out = await this.db.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        IndexName: ACTIVITY_INDEX,
-        KeyConditionExpression: 'activity = :a',
-        ExpressionAttributeValues: { ':a': ACTIVITY },
-        ScanIndexForward: false,
-        Limit: limit,
-      }),
-    );
-    return (out.Items ?? []).map((item) =>
-      String(item.pk).startsWith('IMAGE#') ? toImageItem(item) : (item as IngestRefusal & { status: 'failed' }),
-    );
   }
 
   private async updateIfLatest(identifier: string, attempt: string, now: string, fields: Record<string, unknown>): Promise<boolean> {
