@@ -124,8 +124,8 @@ async function describe(input: string, page: number, pages: number, m: Metadata,
     hasAlpha: m.hasAlpha ?? false,
   };
   if (m.orientation) description.orientation = m.orientation;
-  const icc = iccProfileName(m.icc);
-  if (icc) description.iccProfile = icc;
+  // A profile without a readable name still governs the colours: record it so the pixels are colour-managed.
+  if (m.icc?.length) description.iccProfile = iccProfileName(m.icc) ?? 'unnamed ICC profile';
   return { input, page, width: oriented.width, height: oriented.height, description, embedded };
 }
 

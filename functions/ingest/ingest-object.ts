@@ -29,7 +29,7 @@ import type { ImageItems } from '../store/image-items.ts';
 import { ObjectStore } from '../store/object-store.ts';
 
 /** Bumped whenever the pyramid recipe changes, so re-ingesting the same bytes yields a new revision. */
-export const RECIPE_VERSION = 1;
+export const RECIPE_VERSION = 2;
 
 export interface IngestDeps {
   s3: S3Client;

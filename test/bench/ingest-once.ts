@@ -18,4 +18,4 @@ const pyramid = await renderPyramid(master, outDir, {
   limits: { maxArea: DEFAULTS.maxArea },
   maxInputPixels: DEFAULTS.maxInputPixels,
 });
-console.log(JSON.stringify({ files: pyramid.files.length }));
+console.log(JSON.stringify({ files: pyramid.files.length, ...pyramid.timings }));
