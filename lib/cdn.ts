@@ -1,0 +1,113 @@
+/**
+ * The CDN: one CloudFront distribution in front of everything, serving the derivative store through Origin Access
+ * Control. A CloudFront Function maps Image API 2.1 tile URLs onto the stored 3.0 files (the same code the
+ * one-machine router runs) and answers bare image URIs with a 303 to their info.json.
+ */
+import { CfnOutput, Duration } from 'aws-cdk-lib';
+import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
+import {
+  AccessLevel,
+  AllowedMethods,
+  CachedMethods,
+  CachePolicy,
+  CacheCookieBehavior,
+  CacheHeaderBehavior,
+  CacheQueryStringBehavior,
+  Distribution,
+  Function as CloudFrontFunction,
+  FunctionCode,
+  FunctionEventType,
+  FunctionRuntime,
+  HeadersFrameOption,
+  HttpVersion,
+  PriceClass,
+  ResponseHeadersPolicy,
+  SecurityPolicyProtocol,
+  ViewerProtocolPolicy,
+} from 'aws-cdk-lib/aws-cloudfront';
+import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { buildViewerRequestFunction } from '../functions/edge/build.ts';
+
+export interface CdnProps {
+  derivatives: IBucket;
+  /** A custom domain (e.g. iiif.museum.be) with its ACM certificate, which must live in us-east-1. */
+  domain?: { name: string; certificate: ICertificate };
+  priceClass?: PriceClass;
+}
+
+export class Cdn extends Construct {
+  readonly distribution: Distribution;
+  /** `https://{domain}`: the base of every public URL, info.json `id`s included. */
+  readonly publicUrl: string;
+
+  constructor(scope: Construct, id: string, props: CdnProps) {
+    super(scope, id);
+
+    // The path is the whole identity of an Image API response: no cookies, headers or query strings in the key,
+    // so every viewer shares one cache entry per file. Lifetimes come from the objects' Cache-Control (immutable
+    // revisions for a year, the current info.json for minutes).
+    const pathOnly = new CachePolicy(this, 'PathOnly', {
+      comment: 'imagehub: cache key is the path only',
+      cookieBehavior: CacheCookieBehavior.none(),
+      headerBehavior: CacheHeaderBehavior.none(),
+      queryStringBehavior: CacheQueryStringBehavior.none(),
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.days(1),
+      maxTtl: Duration.days(365),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+    // IIIF is read cross-origin by design (viewers on other sites): CORS for every origin, no credentials.
+    const cors = new ResponseHeadersPolicy(this, 'Cors', {
+      comment: 'imagehub: open CORS for IIIF clients',
+      corsBehavior: {
+        accessControlAllowCredentials: false,
+        accessControlAllowHeaders: ['*'],
+        accessControlAllowMethods: ['GET', 'HEAD', 'OPTIONS'],
+        accessControlAllowOrigins: ['*'],
+        accessControlExposeHeaders: ['ETag', 'Content-Length', 'Link'],
+        accessControlMaxAge: Duration.days(1),
+        originOverride: true,
+      },
+      securityHeadersBehavior: {
+        contentTypeOptions: { override: true },
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: false, override: true },
+        frameOptions: { frameOption: HeadersFrameOption.SAMEORIGIN, override: false },
+      },
+    });
+    const viewerRequest = new CloudFrontFunction(this, 'ViewerRequest', {
+      comment: 'imagehub: Image API 2.1 → stored 3.0 files; base URI → 303 info.json',
+      runtime: FunctionRuntime.JS_2_0,
+      code: FunctionCode.fromInline(buildViewerRequestFunction()),
+    });
+
+    this.distribution = new Distribution(this, 'Distribution', {
+      comment: 'imagehub IIIF',
+      defaultBehavior: {
+        // LIST lets a missing key answer 404 rather than 403, as clients of an Image API expect.
+        origin: S3BucketOrigin.withOriginAccessControl(props.derivatives, { originAccessLevels: [AccessLevel.READ, AccessLevel.LIST] }),
+        viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+        allowedMethods: AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+        cachedMethods: CachedMethods.CACHE_GET_HEAD_OPTIONS,
+        cachePolicy: pathOnly,
+        responseHeadersPolicy: cors,
+        compress: true,
+        functionAssociations: [{ function: viewerRequest, eventType: FunctionEventType.VIEWER_REQUEST }],
+      },
+      httpVersion: HttpVersion.HTTP2_AND_3,
+      // With LIST access a request for `/` would list the bucket: serve a (missing) index object instead.
+      defaultRootObject: 'index.html',
+      // Museums' audiences are mostly in Europe and North America; widen it with the priceClass prop.
+      priceClass: props.priceClass ?? PriceClass.PRICE_CLASS_100,
+      ...(props.domain
+        ? { domainNames: [props.domain.name], certificate: props.domain.certificate, minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021 }
+        : {}),
+    });
+    this.publicUrl = `https://${props.domain?.name ?? this.distribution.distributionDomainName}`;
+
+    new CfnOutput(this, 'PublicUrl', { value: this.publicUrl, description: 'Base of every IIIF URL' });
+    new CfnOutput(this, 'DistributionId', { value: this.distribution.distributionId });
+  }
+}

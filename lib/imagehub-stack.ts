@@ -1,0 +1,67 @@
+/**
+ * The imagehub stack: the constructs named after what they are, wired together. Museums that already have an
+ * ingest bucket, a derivative bucket or a domain pass them in; everything else is created.
+ */
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import type { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
+import { Bucket } from 'aws-cdk-lib/aws-s3';
+import type { Construct } from 'constructs';
+import { IMAGING_LAYER_DIR } from '../layers/build-imaging-layer.ts';
+import { Cdn } from './cdn.ts';
+import { DerivativeStore } from './derivative-store.ts';
+import { ImagingLayer } from './imaging-layer.ts';
+import { IngestPipeline } from './ingest-pipeline.ts';
+import { MetadataTable } from './metadata-table.ts';
+
+export interface ImagehubStackProps extends StackProps {
+  /** Custom domain for the CDN, e.g. `iiif.museum.be`; needs `certificateArn` (ACM, us-east-1). */
+  domainName?: string;
+  certificateArn?: string;
+  /** Existing buckets to use instead of creating them. */
+  ingestBucketName?: string;
+  derivativeBucketName?: string;
+  priceClass?: PriceClass;
+  ingestMemoryMiB?: number;
+  ingestMaxConcurrency?: number;
+  /** IMAGEHUB_* settings passed to the functions (tile size, JPEG quality, pixel limit, maxArea). */
+  settings?: Record<string, string>;
+  /** Where the built imaging layer is (default: layers/imaging). */
+  imagingLayerDir?: string;
+}
+
+export class ImagehubStack extends Stack {
+  readonly derivatives: DerivativeStore;
+  readonly metadata: MetadataTable;
+  readonly cdn: Cdn;
+  readonly ingest: IngestPipeline;
+
+  constructor(scope: Construct, id: string, props: ImagehubStackProps = {}) {
+    super(scope, id, props);
+    if (Boolean(props.domainName) !== Boolean(props.certificateArn)) {
+      throw new Error('domainName and certificateArn go together: CloudFront serves a custom domain only with its certificate');
+    }
+    const imaging = new ImagingLayer(this, 'ImagingLayer', { directory: props.imagingLayerDir ?? IMAGING_LAYER_DIR });
+    this.derivatives = new DerivativeStore(this, 'Derivatives', {
+      ...(props.derivativeBucketName ? { bucket: Bucket.fromBucketName(this, 'ExistingDerivatives', props.derivativeBucketName) } : {}),
+    });
+    this.metadata = new MetadataTable(this, 'Metadata');
+    this.cdn = new Cdn(this, 'Cdn', {
+      derivatives: this.derivatives.bucket,
+      ...(props.priceClass ? { priceClass: props.priceClass } : {}),
+      ...(props.domainName && props.certificateArn
+        ? { domain: { name: props.domainName, certificate: Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn) } }
+        : {}),
+    });
+    this.ingest = new IngestPipeline(this, 'Ingest', {
+      derivatives: this.derivatives.bucket,
+      table: this.metadata.table,
+      imagingLayer: imaging.layer,
+      publicUrl: this.cdn.publicUrl,
+      ...(props.ingestBucketName ? { ingestBucket: Bucket.fromBucketName(this, 'ExistingIngest', props.ingestBucketName) } : {}),
+      ...(props.ingestMemoryMiB ? { memoryMiB: props.ingestMemoryMiB } : {}),
+      ...(props.ingestMaxConcurrency ? { maxConcurrency: props.ingestMaxConcurrency } : {}),
+      ...(props.settings ? { settings: props.settings } : {}),
+    });
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The ingest pipeline: ingest bucket → S3 notifications → SQS (dead-letter queue behind it) → ingest function,
+ * which writes tiles, sizes and info.json to the derivative store and an image item to the metadata table.
+ */
+import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { imagehubFunction } from './lambda-defaults.ts';
+
+/** Attempts per S3 event before it goes to the dead-letter queue (and the image item is marked failed). */
+export const INGEST_MAX_RECEIVE_COUNT = 3;
+
+/**
+ * Sized from the ingest benchmark: a 100 MP master renders in ~2.5 s on 2 vCPUs with a peak RSS of ~230 MB that
+ * does not grow with the master; a 1.5 GP master (the default pixel limit) is ~15× that work plus its transfer.
+ * 3008 MB buys ~1.8 vCPU and the 2 GiB WebAssembly heap the JPEG 2000/HEIC decoders may need; /tmp holds the
+ * master, a decoded intermediate (JPEG 2000/HEIC) and the pyramid, so it gets Lambda's 10 GiB maximum.
+ */
+export const INGEST_DEFAULTS = {
+  memoryMiB: 3008,
+  timeout: Duration.minutes(10),
+  ephemeralStorageMiB: 10_240,
+  batchSize: 4,
+  maxConcurrency: 20,
+} as const;
+
+export interface IngestPipelineProps {
+  derivatives: IBucket;
+  table: ITableV2;
+  imagingLayer: ILayerVersion;
+  /** The public base URL every info.json `id` starts with (the CDN's). */
+  publicUrl: string;
+  /** A bucket the museum already uploads to; otherwise one is created. */
+  ingestBucket?: IBucket;
+  memoryMiB?: number;
+  /** Concurrent ingests at most, so a bulk upload cannot take the account's whole Lambda concurrency. */
+  maxConcurrency?: number;
+  /** Extra IMAGEHUB_* settings (tile size, JPEG quality, pixel limit…), see README. */
+  settings?: Record<string, string>;
+}
+
+export class IngestPipeline extends Construct {
+  readonly bucket: IBucket;
+  readonly queue: Queue;
+  readonly deadLetterQueue: Queue;
+  readonly function: NodejsFunction;
+  readonly deadLetterAlarm: Alarm;
+
+  constructor(scope: Construct, id: string, props: IngestPipelineProps) {
+    super(scope, id);
+    this.bucket =
+      props.ingestBucket ??
+      new Bucket(this, 'Bucket', {
+        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+        encryption: BucketEncryption.S3_MANAGED,
+        enforceSSL: true,
+        objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        // Masters are the museum's originals: an overwrite or delete stays recoverable for 90 days.
+        versioned: true,
+        lifecycleRules: [
+          { noncurrentVersionExpiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+        ],
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+
+    const timeout = INGEST_DEFAULTS.timeout;
+    this.deadLetterQueue = new Queue(this, 'DeadLetters', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    this.queue = new Queue(this, 'Events', {
+      // AWS's rule for SQS event sources: at least six times the function timeout, so a message being worked on
+      // is never handed to a second invocation.
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: INGEST_MAX_RECEIVE_COUNT },
+    });
+    const destination = new SqsDestination(this.queue);
+    this.bucket.addEventNotification(EventType.OBJECT_CREATED, destination);
+    this.bucket.addEventNotification(EventType.OBJECT_REMOVED, destination);
+
+    this.function = imagehubFunction(this, 'Function', {
+      entry: 'functions/ingest/handler.ts',
+      description: 'imagehub ingest: master in the ingest bucket → IIIF level-0 pyramid, info.json and image item',
+      memorySize: props.memoryMiB ?? INGEST_DEFAULTS.memoryMiB,
+      timeout,
+      ephemeralStorageMiB: INGEST_DEFAULTS.ephemeralStorageMiB,
+      imagingLayer: props.imagingLayer,
+      environment: {
+        ...props.settings,
+        IMAGEHUB_PUBLIC_URL: props.publicUrl,
+        DERIVATIVE_BUCKET: props.derivatives.bucketName,
+        TABLE_NAME: props.table.tableName,
+        INGEST_MAX_RECEIVE_COUNT: String(INGEST_MAX_RECEIVE_COUNT),
+        POWERTOOLS_SERVICE_NAME: 'imagehub-ingest',
+      },
+    });
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        // Records run one after another (each may use all the memory); a small batch keeps a slow master from
+        // holding many others hostage to the timeout.
+        batchSize: INGEST_DEFAULTS.batchSize,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency ?? INGEST_DEFAULTS.maxConcurrency,
+      }),
+    );
+    this.bucket.grantRead(this.function);
+    props.derivatives.grantReadWrite(this.function);
+    props.derivatives.grantDelete(this.function);
+    props.table.grantReadWriteData(this.function);
+
+    this.deadLetterAlarm = new Alarm(this, 'DeadLettersAlarm', {
+      alarmDescription: 'S3 events the ingest function gave up on: their image items say why (status failed)',
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    new CfnOutput(this, 'IngestBucketName', { value: this.bucket.bucketName, description: 'Upload masters here' });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * The ingest function exactly as `cdk deploy` would upload it (the synthesized esbuild bundle, ESM, with its
+ * packages left to the imaging layer), invoked with an SQS batch of S3 notifications against the embedded S3 and
+ * DynamoDB on loopback. Catches what unit tests of the source cannot: bundling, the ESM require shim, externals.
+ */
+import { PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createDocumentClient, createS3Client } from '../../functions/store/clients.ts';
+import { ImageItems } from '../../functions/store/image-items.ts';
+import { ensureBuckets, ensureTable, startStandIns, type StandIns } from '../../functions/local/stand-ins.ts';
+import { PROJECT_ROOT, synthesize } from './synth.ts';
+
+let standIns: StandIns;
+let outdir: string;
+let handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+
+beforeAll(async () => {
+  const synth = synthesize();
+  outdir = synth.outdir;
+  const fn = Object.values(synth.template.findResources('AWS::Lambda::Function')).find((r) =>
+    String((r as { Properties: { Description?: string } }).Properties.Description).startsWith('imagehub ingest'),
+  ) as { Properties: { Code: { S3Key: string } } };
+  // The asset's S3 key is its hash; cdk.out keeps the staged files in asset.{hash}.
+  const bundle = join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
+
+  standIns = await startStandIns();
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_S3: standIns.s3Endpoint,
+    AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint,
+    AWS_REGION: 'eu-west-1',
+    // s3rver's built-in account; dynalite accepts any.
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    IMAGEHUB_PUBLIC_URL: 'https://iiif.example.museum',
+    DERIVATIVE_BUCKET: 'derivatives',
+    TABLE_NAME: 'imagehub',
+    POWERTOOLS_LOG_LEVEL: 'SILENT',
+  });
+  await ensureBuckets(createS3Client(), ['masters', 'derivatives']);
+  await ensureTable(new DynamoDBClient({ endpoint: standIns.dynamoEndpoint }), 'imagehub');
+  ({ handler } = (await import(pathToFileURL(bundle).href)) as { handler: typeof handler });
+}, 180_000);
+
+afterAll(async () => {
+  await standIns?.close();
+  if (outdir) rmSync(outdir, { recursive: true, force: true });
+});
+
+const context = {
+  functionName: 'imagehub-ingest',
+  functionVersion: '$LATEST',
+  awsRequestId: 'test-request',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:imagehub-ingest',
+  memoryLimitInMB: '3008',
+  getRemainingTimeInMillis: () => 600_000,
+} as unknown as Context;
+
+function sqsEvent(records: { key: string; etag: string; size: number }[]): SQSEvent {
+  return {
+    Records: records.map((r, i) => ({
+      messageId: `m${i}`,
+      receiptHandle: `r${i}`,
+      body: JSON.stringify({
+        Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'masters' }, object: { key: encodeURIComponent(r.key), size: r.size, eTag: r.etag } } }],
+      }),
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '0', SenderId: 's3', ApproximateFirstReceiveTimestamp: '0' },
+      messageAttributes: {},
+      md5OfBody: '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:eu-west-1:123456789012:events',
+      awsRegion: 'eu-west-1',
+    })),
+  };
+}
+
+it('ingests a master and refuses a broken one, reporting only the fault as a batch item failure', async () => {
+  const s3 = createS3Client();
+  const painting = readFileSync(join(PROJECT_ROOT, 'test/fixtures/images/bentheim.jpg'));
+  const good = await s3.send(new PutObjectCommand({ Bucket: 'masters', Key: 'mskgent.be/1829-A.jpg', Body: painting }));
+  const broken = Buffer.from(painting.subarray(0, 2000));
+  const bad = await s3.send(new PutObjectCommand({ Bucket: 'masters', Key: 'mskgent.be/broken.jpg', Body: broken }));
+
+  const response = await handler(
+    sqsEvent([
+      { key: 'mskgent.be/1829-A.jpg', etag: good.ETag!, size: painting.length },
+      { key: 'mskgent.be/broken.jpg', etag: bad.ETag!, size: broken.length },
+    ]),
+    context,
+  );
+  // A refused master is an outcome, not a fault: nothing to retry.
+  expect(response.batchItemFailures).toEqual([]);
+
+  const items = new ImageItems(createDocumentClient(), 'imagehub');
+  const ready = await items.get('mskgent.be:1829-A');
+  expect(ready).toMatchObject({ status: 'ready' });
+  expect((await items.get('mskgent.be:broken'))?.status).toBe('failed');
+
+  const info = JSON.parse(
+    await (await s3.send(new GetObjectCommand({ Bucket: 'derivatives', Key: 'iiif/3/mskgent.be:1829-A/info.json' }))).Body!.transformToString(),
+  ) as { id: string; width: number };
+  expect(info.id).toMatch(/^https:\/\/iiif\.example\.museum\/iiif\/3\/mskgent\.be:1829-A~[0-9a-f]+$/);
+  expect(info.width).toBe(ready!.published!.width);
+  expect(ready!.published!.revision).toBe(info.id.split('~').pop());
+}, 120_000);

@@ -1,0 +1,241 @@
+/**
+ * The CDK stack, proven with aws-cdk-lib/assertions: what `cdk deploy` would create, and that it is wired the
+ * way the ingest code expects (queue, dead letters, notifications, environment, permissions, CDN).
+ */
+import type { Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
+import { App } from 'aws-cdk-lib';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildViewerRequestFunction } from '../../functions/edge/build.ts';
+import { ImagehubStack } from '../../lib/imagehub-stack.ts';
+import { INGEST_MAX_RECEIVE_COUNT } from '../../lib/ingest-pipeline.ts';
+import { PROJECT_ROOT, synthesize, type Synthesized } from './synth.ts';
+
+type Resources = Record<string, { Type: string; Properties: Record<string, unknown> }>;
+
+let synth: Synthesized;
+let template: Template;
+beforeAll(() => {
+  synth = synthesize();
+  template = synth.template;
+}, 120_000);
+afterAll(() => rmSync(synth?.outdir ?? '', { recursive: true, force: true }));
+
+const resourcesOf = (type: string): Resources => template.findResources(type) as Resources;
+const only = (type: string) => {
+  const found = Object.values(resourcesOf(type));
+  expect(found, type).toHaveLength(1);
+  return found[0]!.Properties;
+};
+function ingestFunction() {
+  const found = Object.entries(resourcesOf('AWS::Lambda::Function')).filter(([, r]) =>
+    String(r.Properties.Description ?? '').startsWith('imagehub ingest'),
+  );
+  expect(found).toHaveLength(1);
+  return { logicalId: found[0]![0], properties: found[0]![1].Properties };
+}
+
+describe('ingest pipeline', () => {
+  it('runs the ingest function on Node.js 22, arm64, with the imaging layer and room for large masters', () => {
+    const { properties } = ingestFunction();
+    expect(properties).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      MemorySize: 3008,
+      Timeout: 600,
+      EphemeralStorage: { Size: 10240 },
+    });
+    expect(properties.Layers).toHaveLength(1);
+    template.hasResourceProperties('AWS::Lambda::LayerVersion', {
+      CompatibleRuntimes: ['nodejs22.x'],
+      CompatibleArchitectures: ['arm64'],
+    });
+  });
+
+  it('gives the function the public URL of the CDN, the derivative bucket and the table', () => {
+    const env = (ingestFunction().properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    const distribution = Object.keys(resourcesOf('AWS::CloudFront::Distribution'))[0]!;
+    expect(env.IMAGEHUB_PUBLIC_URL).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distribution, 'DomainName'] }]] });
+    const derivativeBucket = Object.entries(resourcesOf('AWS::S3::Bucket')).find(([, b]) => !b.Properties.VersioningConfiguration)![0];
+    expect(env.DERIVATIVE_BUCKET).toEqual({ Ref: derivativeBucket });
+    expect(env.TABLE_NAME).toEqual({ Ref: Object.keys(resourcesOf('AWS::DynamoDB::GlobalTable'))[0] });
+    expect(env.INGEST_MAX_RECEIVE_COUNT).toBe(String(INGEST_MAX_RECEIVE_COUNT));
+  });
+
+  it('feeds S3 created and removed events through SQS with a dead-letter queue and partial batch failures', () => {
+    const queues = resourcesOf('AWS::SQS::Queue');
+    const main = Object.values(queues).find((q) => q.Properties.RedrivePolicy)!;
+    const [dlqId] = Object.entries(queues).find(([, q]) => !q.Properties.RedrivePolicy)!;
+    expect(main.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] },
+      maxReceiveCount: INGEST_MAX_RECEIVE_COUNT,
+    });
+    // Six times the function timeout, AWS's rule for SQS event sources.
+    expect(main.Properties.VisibilityTimeout).toBe(6 * 600);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 4,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 20 },
+      FunctionName: { Ref: ingestFunction().logicalId },
+    });
+    const notifications = only('Custom::S3BucketNotifications').NotificationConfiguration as {
+      QueueConfigurations: { Events: string[] }[];
+    };
+    expect(notifications.QueueConfigurations.flatMap((c) => c.Events).sort()).toEqual(['s3:ObjectCreated:*', 's3:ObjectRemoved:*']);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Threshold: 1,
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlqId, 'QueueName'] } }],
+    });
+  });
+
+  it('keeps masters safe: private, TLS-only, versioned, retained with the stack deleted', () => {
+    const buckets = template.findResources('AWS::S3::Bucket');
+    expect(Object.keys(buckets)).toHaveLength(2);
+    for (const bucket of Object.values(buckets) as { Properties: Record<string, unknown>; DeletionPolicy: string }[]) {
+      expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      });
+      expect(bucket.DeletionPolicy).toBe('Retain');
+    }
+    const versioned = Object.values(buckets).filter((b) => (b as { Properties: Record<string, unknown> }).Properties.VersioningConfiguration);
+    expect(versioned).toHaveLength(1);
+    const policies = Object.values(resourcesOf('AWS::S3::BucketPolicy'));
+    expect(policies.length).toBe(2);
+    for (const policy of policies) {
+      expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
+    }
+  });
+
+  it('grants the ingest function only its own buckets and table', () => {
+    const { logicalId } = ingestFunction();
+    const role = (ingestFunction().properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const policies = Object.values(resourcesOf('AWS::IAM::Policy')).filter((p) =>
+      (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role),
+    );
+    expect(policies.length).toBeGreaterThan(0);
+    const statements = policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+    for (const statement of statements) {
+      const actions = ([] as string[]).concat(statement.Action);
+      if (actions.some((a) => a.startsWith('s3:') || a.startsWith('dynamodb:'))) {
+        expect(JSON.stringify(statement.Resource), `${logicalId}: ${actions.join(',')}`).not.toBe('"*"');
+      }
+      expect(actions).not.toContain('s3:*');
+    }
+    expect(statements.some((s) => ([] as string[]).concat(s.Action).includes('s3:DeleteObject*'))).toBe(true);
+  });
+
+  it('declares the metadata table from the shared schema, with point-in-time recovery', () => {
+    template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      GlobalSecondaryIndexes: [Match.objectLike({ IndexName: 'activity' })],
+      Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
+    });
+  });
+});
+
+describe('CDN', () => {
+  it('serves the derivative bucket through Origin Access Control, path-only cache key, CORS, HTTPS', () => {
+    const config = only('AWS::CloudFront::Distribution').DistributionConfig as Record<string, unknown>;
+    expect(config).toMatchObject({ DefaultRootObject: 'index.html', HttpVersion: 'http2and3', Enabled: true });
+    const behaviour = config.DefaultCacheBehavior as Record<string, unknown>;
+    expect(behaviour).toMatchObject({ ViewerProtocolPolicy: 'redirect-to-https', Compress: true });
+    expect((config.Origins as { OriginAccessControlId?: unknown }[])[0]!.OriginAccessControlId).toBeDefined();
+    template.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({
+        ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({
+          CookiesConfig: { CookieBehavior: 'none' },
+          HeadersConfig: { HeaderBehavior: 'none' },
+          QueryStringsConfig: { QueryStringBehavior: 'none' },
+        }),
+      }),
+    });
+    template.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+      ResponseHeadersPolicyConfig: Match.objectLike({
+        CorsConfig: Match.objectLike({ AccessControlAllowOrigins: { Items: ['*'] }, AccessControlAllowCredentials: false }),
+      }),
+    });
+  });
+
+  it('deploys the viewer-request function built from the tested source', () => {
+    const fn = only('AWS::CloudFront::Function');
+    expect(fn.FunctionCode).toBe(buildViewerRequestFunction());
+    expect(fn.FunctionConfig).toMatchObject({ Runtime: 'cloudfront-js-2.0' });
+    const behaviour = (only('AWS::CloudFront::Distribution').DistributionConfig as { DefaultCacheBehavior: { FunctionAssociations: { EventType: string }[] } }).DefaultCacheBehavior;
+    expect(behaviour.FunctionAssociations).toEqual([expect.objectContaining({ EventType: 'viewer-request' })]);
+  });
+
+  it('grants CloudFront read and list on the derivative bucket only (missing files answer 404, not 403)', () => {
+    const policies = Object.values(resourcesOf('AWS::S3::BucketPolicy'));
+    const cloudfront = policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Principal?: { Service?: string }; Action: string | string[] }[] }).Statement)
+      .filter((s) => s.Principal?.Service === 'cloudfront.amazonaws.com');
+    expect(cloudfront.flatMap((s) => ([] as string[]).concat(s.Action)).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+  });
+});
+
+describe('configuration', () => {
+  it('uses a custom domain with its certificate for the CDN and every public URL', () => {
+    const { template: custom, outdir } = synthesize({
+      domainName: 'iiif.example.museum',
+      certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+    });
+    rmSync(outdir, { recursive: true, force: true });
+    custom.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        Aliases: ['iiif.example.museum'],
+        ViewerCertificate: Match.objectLike({ MinimumProtocolVersion: 'TLSv1.2_2021', SslSupportMethod: 'sni-only' }),
+      }),
+    });
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ IMAGEHUB_PUBLIC_URL: 'https://iiif.example.museum' }) },
+    });
+  });
+
+  it('refuses a domain without its certificate, at synth time', () => {
+    expect(() => new ImagehubStack(new App(), 'Bad', { domainName: 'iiif.example.museum' })).toThrow(/certificateArn/);
+  });
+
+  it('uses existing buckets when given, creating none and notifying from the named ingest bucket', () => {
+    const { template: existing, outdir } = synthesize({ ingestBucketName: 'museum-masters', derivativeBucketName: 'museum-iiif' });
+    rmSync(outdir, { recursive: true, force: true });
+    existing.resourceCountIs('AWS::S3::Bucket', 0);
+    existing.hasResourceProperties('Custom::S3BucketNotifications', { BucketName: 'museum-masters', Managed: false });
+    existing.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ DERIVATIVE_BUCKET: 'museum-iiif' }) },
+    });
+  });
+
+  it('passes IMAGEHUB_* settings to the ingest function', () => {
+    const { template: tuned, outdir } = synthesize({ settings: { IMAGEHUB_TILE_SIZE: '256' }, ingestMemoryMiB: 4096 });
+    rmSync(outdir, { recursive: true, force: true });
+    tuned.hasResourceProperties('AWS::Lambda::Function', {
+      MemorySize: 4096,
+      Environment: { Variables: Match.objectLike({ IMAGEHUB_TILE_SIZE: '256' }) },
+    });
+  });
+});
+
+describe('imaging layer', () => {
+  it('holds sharp for linux-arm64 at the version the tests ran with, and the WebAssembly decoders', () => {
+    const modules = join(PROJECT_ROOT, 'layers', 'imaging', 'nodejs', 'node_modules');
+    const version = (name: string, root: string) => (JSON.parse(readFileSync(join(root, name, 'package.json'), 'utf8')) as { version: string }).version;
+    const projectModules = join(PROJECT_ROOT, 'node_modules');
+    expect(version('sharp', modules)).toBe(version('sharp', projectModules));
+    const binary = join(modules, '@img', 'sharp-linux-arm64', 'lib', `sharp-linux-arm64-${version('sharp', modules)}.node`);
+    const header = readFileSync(binary).subarray(0, 20);
+    expect(header.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    expect(header.readUInt16LE(18)).toBe(183); // e_machine EM_AARCH64
+    expect(existsSync(join(modules, '@img', 'sharp-libvips-linux-arm64'))).toBe(true);
+    expect(existsSync(join(modules, '@cornerstonejs', 'codec-openjpeg', 'dist', 'openjpegwasm_decode.wasm'))).toBe(true);
+  });
+});

@@ -1,0 +1,26 @@
+/** Synthesizes the stack the way `cdk synth` does, into a folder inside the project (so bundles resolve packages). */
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import { mkdtempSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureImagingLayer } from '../../layers/build-imaging-layer.ts';
+import { ImagehubStack, type ImagehubStackProps } from '../../lib/imagehub-stack.ts';
+
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface Synthesized {
+  stack: ImagehubStack;
+  template: Template;
+  outdir: string;
+}
+
+export function synthesize(props: ImagehubStackProps = {}): Synthesized {
+  ensureImagingLayer();
+  const cache = join(PROJECT_ROOT, 'node_modules/.cache');
+  const outdir = mkdtempSync(join(cache, 'imagehub-cdk-'));
+  const app = new App({ outdir });
+  const stack = new ImagehubStack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
+  app.synth();
+  return { stack, template: Template.fromStack(stack), outdir };
+}
