@@ -9,7 +9,40 @@ import type { Size, SizeLimits } from './pyramid.ts';
 export const IMAGE3_CONTEXT = 'http://iiif.io/api/image/3/context.json';
 export const IMAGE2_CONTEXT = 'http://iiif.io/api/image/2/context.json';
 export const IMAGE3_LEVEL0 = 'level0';
+export const IMAGE3_LEVEL2 = 'level2';
 export const IMAGE2_LEVEL0 = 'http://iiif.io/api/image/2/level0.json';
+export const IMAGE2_LEVEL2 = 'http://iiif.io/api/image/2/level2.json';
+
+/**
+ * What the service answers beyond the stored files. `level: 2` when the dynamic Image API runs behind the same
+ * URLs (the default: it does, on AWS and under `npm start`); `level: 0` describes the static files alone.
+ */
+export interface ServiceCapabilities {
+  level: 0 | 2;
+  /** `^` sizes (3.0) and sizes above the full image (2.1), within maxArea. */
+  upscaling: boolean;
+}
+
+export const DYNAMIC_SERVICE: ServiceCapabilities = { level: 2, upscaling: true };
+
+/** Beyond level 2's jpg and png: exactly what the renderer encodes. */
+export const EXTRA_FORMATS = ['webp', 'tif', 'gif'] as const;
+/** Beyond `default`: level 2 requires `color`; `gray` and `bitonal` are rendered too. */
+export const EXTRA_QUALITIES = ['color', 'gray', 'bitonal'] as const;
+
+/** 3.0 feature names the dynamic service supports beyond what level 2 requires (Image API 3.0 §5.3). */
+export function extraFeatures3(c: ServiceCapabilities): string[] {
+  const features = ['baseUriRedirect', 'canonicalLinkHeader', 'cors', 'jsonldMediaType', 'mirroring', 'profileLinkHeader', 'regionSquare', 'rotationArbitrary'];
+  if (c.upscaling) features.push('sizeUpscaling');
+  return features.sort();
+}
+
+/** 2.1 `supports` names for the same service (Image API 2.1 §5.3). */
+export function supports2(c: ServiceCapabilities): string[] {
+  const features = ['baseUriRedirect', 'canonicalLinkHeader', 'cors', 'jsonldMediaType', 'mirroring', 'profileLinkHeader', 'regionSquare', 'rotationArbitrary'];
+  if (c.upscaling) features.push('sizeAboveFull');
+  return features.sort();
+}
 export const IMAGE_PROTOCOL = 'http://iiif.io/api/image';
 export const INFO3_MEDIA_TYPE = `application/ld+json;profile="${IMAGE3_CONTEXT}"`;
 export const INFO2_MEDIA_TYPE = 'application/json';
@@ -32,6 +65,9 @@ export interface ImageInfo3 {
   type: 'ImageService3';
   protocol: string;
   profile: string;
+  extraFormats?: string[];
+  extraQualities?: string[];
+  extraFeatures?: string[];
   width: number;
   height: number;
   maxWidth?: number;
@@ -50,7 +86,7 @@ export interface ImageInfo2 {
   height: number;
   sizes: Size[];
   tiles: { width: number; height: number; scaleFactors: number[] }[];
-  profile: [string, { formats: string[]; qualities: string[]; maxWidth?: number; maxHeight?: number; maxArea?: number }];
+  profile: [string, { formats: string[]; qualities: string[]; supports?: string[]; maxWidth?: number; maxHeight?: number; maxArea?: number }];
   license?: string;
 }
 
@@ -59,13 +95,16 @@ export function imageServiceId(publicBaseUrl: string, version: 2 | 3, identifier
   return `${publicBaseUrl.replace(/\/+$/, '')}/iiif/${version}/${identifier}`;
 }
 
-export function buildInfoJson3(serviceId: string, p: PyramidDescription): ImageInfo3 {
+export function buildInfoJson3(serviceId: string, p: PyramidDescription, c: ServiceCapabilities = DYNAMIC_SERVICE): ImageInfo3 {
   const info: ImageInfo3 = {
     '@context': IMAGE3_CONTEXT,
     id: serviceId,
     type: 'ImageService3',
     protocol: IMAGE_PROTOCOL,
-    profile: IMAGE3_LEVEL0,
+    profile: c.level === 2 ? IMAGE3_LEVEL2 : IMAGE3_LEVEL0,
+    ...(c.level === 2
+      ? { extraFormats: [...EXTRA_FORMATS], extraQualities: [...EXTRA_QUALITIES], extraFeatures: extraFeatures3(c) }
+      : {}),
     width: p.width,
     height: p.height,
     ...limitsOf(p.limits),
@@ -76,7 +115,7 @@ export function buildInfoJson3(serviceId: string, p: PyramidDescription): ImageI
   return info;
 }
 
-export function buildInfoJson2(serviceId: string, p: PyramidDescription): ImageInfo2 {
+export function buildInfoJson2(serviceId: string, p: PyramidDescription, c: ServiceCapabilities = DYNAMIC_SERVICE): ImageInfo2 {
   const info: ImageInfo2 = {
     '@context': IMAGE2_CONTEXT,
     '@id': serviceId,
@@ -85,7 +124,10 @@ export function buildInfoJson2(serviceId: string, p: PyramidDescription): ImageI
     height: p.height,
     sizes: p.sizes.map(({ width, height }) => ({ width, height })),
     tiles: [{ width: p.tileSize, height: p.tileSize, scaleFactors: [...p.scaleFactors] }],
-    profile: [IMAGE2_LEVEL0, { formats: ['jpg'], qualities: ['default'], ...limitsOf(p.limits) }],
+    profile:
+      c.level === 2
+        ? [IMAGE2_LEVEL2, { formats: ['jpg', 'png', ...EXTRA_FORMATS], qualities: ['default', ...EXTRA_QUALITIES], supports: supports2(c), ...limitsOf(p.limits) }]
+        : [IMAGE2_LEVEL0, { formats: ['jpg'], qualities: ['default'], ...limitsOf(p.limits) }],
   };
   if (p.rights) info.license = p.rights;
   return info;

@@ -16,6 +16,8 @@ export interface IngestSettings {
   jpegQuality: number;
   /** Parallel PUTs when publishing a pyramid. */
   uploadConcurrency: number;
+  /** Whether the Image API serves sizes above the region (3.0 `^`, 2.1 above full), always within maxArea. */
+  upscaling: boolean;
 }
 
 export const DEFAULTS = {
@@ -26,6 +28,7 @@ export const DEFAULTS = {
   maxArea: 16_777_216,
   jpegQuality: 85,
   uploadConcurrency: 32,
+  upscaling: true,
 } as const;
 
 export class ConfigError extends Error {}
@@ -49,6 +52,14 @@ export function parseIngestSettings(env: Env): IngestSettings {
     }
     return value;
   };
+  const boolean = (name: string, fallback: boolean): boolean => {
+    const raw = env[name]?.trim().toLowerCase();
+    if (raw === undefined || raw === '') return fallback;
+    if (raw === 'true' || raw === '1' || raw === 'yes') return true;
+    if (raw === 'false' || raw === '0' || raw === 'no') return false;
+    problems.push(`${name} must be true or false, got "${env[name]}"`);
+    return fallback;
+  };
   const publicUrl = required('IMAGEHUB_PUBLIC_URL').replace(/\/+$/, '');
   if (publicUrl && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(publicUrl)) {
     problems.push(`IMAGEHUB_PUBLIC_URL must be an absolute http(s) URL without query or fragment, got "${publicUrl}"`);
@@ -62,6 +73,7 @@ export function parseIngestSettings(env: Env): IngestSettings {
     maxArea: integer('IMAGEHUB_MAX_AREA', DEFAULTS.maxArea, 4096, 1_000_000_000),
     jpegQuality: integer('IMAGEHUB_JPEG_QUALITY', DEFAULTS.jpegQuality, 1, 100),
     uploadConcurrency: integer('IMAGEHUB_UPLOAD_CONCURRENCY', DEFAULTS.uploadConcurrency, 1, 256),
+    upscaling: boolean('IMAGEHUB_UPSCALING', DEFAULTS.upscaling),
   };
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return settings;

@@ -199,8 +199,9 @@ async function publishRevision(
   }
   await runLimited(uploads, settings.uploadConcurrency);
 
-  const info3 = JSON.stringify(buildInfoJson3(imageServiceId(settings.publicUrl, 3, revisionId), pyramid));
-  const info2 = JSON.stringify(buildInfoJson2(imageServiceId(settings.publicUrl, 2, revisionId), pyramid));
+  const service = { level: 2, upscaling: settings.upscaling } as const;
+  const info3 = JSON.stringify(buildInfoJson3(imageServiceId(settings.publicUrl, 3, revisionId), pyramid, service));
+  const info2 = JSON.stringify(buildInfoJson2(imageServiceId(settings.publicUrl, 2, revisionId), pyramid, service));
   await Promise.all([
     derivatives.putBody(infoJsonKey(3, revisionId), info3, { contentType: INFO3_MEDIA_TYPE, cacheControl: CACHE_IMMUTABLE }),
     derivatives.putBody(infoJsonKey(2, revisionId), info2, { contentType: INFO2_MEDIA_TYPE, cacheControl: CACHE_IMMUTABLE }),
@@ -253,7 +254,7 @@ async function pruneRevisions(store: ObjectStore, identifier: string, keep: (str
 
 /** Content-addressed: the same bytes under the same recipe give the same revision, so retries are idempotent. */
 export function revisionFor(checksum: string, settings: IngestSettings): string {
-  const recipe = [RECIPE_VERSION, settings.tileSize, settings.jpegQuality, settings.maxArea, settings.publicUrl].join('|');
+  const recipe = [RECIPE_VERSION, settings.tileSize, settings.jpegQuality, settings.maxArea, settings.publicUrl, settings.upscaling].join('|');
   return createHash('sha256').update(`${checksum}|${recipe}`).digest('hex').slice(0, 12);
 }
 
