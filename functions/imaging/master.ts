@@ -65,7 +65,11 @@ export async function openMaster(path: string, size: number, options: OpenOption
   if (foreign) return openForeign(path, foreign, options);
 
   const first = await readMetadata(path, 0);
-  if (first.format === 'heif' && first.compression === 'hevc') return openForeign(path, 'heic', options);
+  if (first.format === 'heif' && first.compression === 'hevc') {
+    // libheif decodes the primary image: take the header (ICC profile, XMP, EXIF) from that one too.
+    const primary = first.pagePrimary ? await readMetadata(path, first.pagePrimary) : first;
+    return openForeign(path, 'heic', options, primary);
+  }
 
   // Multi-page files: the largest page, the first of equals. For pyramidal TIFFs that is the full-resolution
   // level; for scanned documents and animations, the first page or frame.
@@ -84,14 +88,19 @@ export async function openMaster(path: string, size: number, options: OpenOption
   return describe(path, page, pages, chosen, options);
 }
 
-async function openForeign(path: string, format: ForeignFormat, options: OpenOptions): Promise<Master> {
+async function openForeign(path: string, format: ForeignFormat, options: OpenOptions, header?: Metadata): Promise<Master> {
   // The decoders raise MasterRejectedError for anything wrong with the file; other errors are faults to retry.
-  const decoded = await decodeForeignImage(format, await readFile(path), options.maxInputPixels);
+  let decoded = await decodeForeignImage(format, await readFile(path), options.maxInputPixels);
+  // libvips reads a HEIF's ICC profile and XMP from its header although it cannot decode HEVC; libheif-js gives pixels only.
+  if (header?.icc) decoded = { ...decoded, icc: header.icc };
+  if (header?.xmp) decoded = { ...decoded, xmp: header.xmp };
   // Lossless, tagged with the master's ICC profile and XMP: from here on a foreign master is an ordinary TIFF.
   const intermediate = join(options.workDir, 'master-decoded.tif');
   await writeTaggedTiff(intermediate, decoded);
   const metadata = await readMetadata(intermediate, 0);
-  const master = await describe(intermediate, 0, 1, metadata, options);
+  // The master's EXIF still names its creator and rights; its Orientation does not apply to the decoded pixels
+  // (libheif has rotated them already), and describe() takes the orientation from the intermediate, which has none.
+  const master = await describe(intermediate, 0, 1, header?.exif ? { ...metadata, exif: header.exif } : metadata, options);
   return { ...master, description: { ...master.description, format: format === 'heic' ? 'heif' : 'jp2' } };
 }
 
