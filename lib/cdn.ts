@@ -19,19 +19,25 @@ import {
   FunctionEventType,
   FunctionRuntime,
   HeadersFrameOption,
+  OriginProtocolPolicy,
+  OriginRequestHeaderBehavior,
+  OriginRequestPolicy,
   HttpVersion,
   PriceClass,
   ResponseHeadersPolicy,
   SecurityPolicyProtocol,
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
-import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
+import { HttpOrigin, OriginGroup, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { FORWARDED_HOST } from '../functions/core/http-headers.ts';
 import { buildViewerRequestFunction } from '../functions/edge/build.ts';
 
 export interface CdnProps {
   derivatives: IBucket;
+  /** The Image API's domain (`{id}.execute-api.{region}.amazonaws.com`): S3 misses fall back to it. */
+  imageApiDomain?: string;
   /** A custom domain (e.g. iiif.museum.be) with its ACM certificate, which must live in us-east-1. */
   domain?: { name: string; certificate: ICertificate };
   priceClass?: PriceClass;
@@ -83,11 +89,31 @@ export class Cdn extends Construct {
       code: FunctionCode.fromInline(buildViewerRequestFunction()),
     });
 
+    // LIST lets a missing key answer 404 rather than 403, as clients of an Image API expect.
+    const stored = S3BucketOrigin.withOriginAccessControl(props.derivatives, { originAccessLevels: [AccessLevel.READ, AccessLevel.LIST] });
+    // Static first, dynamic fallback: what S3 does not hold (any other region, size, rotation, quality, format) is
+    // rendered by the Image API under the same URL. Origin groups fail over for GET/HEAD, all IIIF needs.
+    const origin = props.imageApiDomain
+      ? new OriginGroup({
+          primaryOrigin: stored,
+          fallbackOrigin: new HttpOrigin(props.imageApiDomain, {
+            protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY,
+            readTimeout: Duration.seconds(30),
+          }),
+          fallbackStatusCodes: [403, 404],
+        })
+      : stored;
+    // S3 ignores it; the Image API needs the viewer's host (set by the viewer-request function) for public URLs.
+    const forwardHost = new OriginRequestPolicy(this, 'ForwardHost', {
+      comment: 'imagehub: the viewer host, for the Image API',
+      headerBehavior: OriginRequestHeaderBehavior.allowList(FORWARDED_HOST),
+    });
+
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'imagehub IIIF',
       defaultBehavior: {
-        // LIST lets a missing key answer 404 rather than 403, as clients of an Image API expect.
-        origin: S3BucketOrigin.withOriginAccessControl(props.derivatives, { originAccessLevels: [AccessLevel.READ, AccessLevel.LIST] }),
+        origin,
+        originRequestPolicy: forwardHost,
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
         cachedMethods: CachedMethods.CACHE_GET_HEAD_OPTIONS,

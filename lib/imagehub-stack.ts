@@ -2,13 +2,14 @@
  * The imagehub stack: the constructs named after what they are, wired together. Museums that already have an
  * ingest bucket, a derivative bucket or a domain pass them in; everything else is created.
  */
-import { Stack, type StackProps } from 'aws-cdk-lib';
+import { Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { IMAGING_LAYER_DIR } from '../layers/build-imaging-layer.ts';
 import { Cdn } from './cdn.ts';
+import { ImageApi } from './image-api.ts';
 import { DerivativeStore } from './derivative-store.ts';
 import { ImagingLayer } from './imaging-layer.ts';
 import { IngestPipeline } from './ingest-pipeline.ts';
@@ -35,6 +36,7 @@ export class ImagehubStack extends Stack {
   readonly metadata: MetadataTable;
   readonly cdn: Cdn;
   readonly ingest: IngestPipeline;
+  readonly imageApi: ImageApi;
 
   constructor(scope: Construct, id: string, props: ImagehubStackProps = {}) {
     super(scope, id, props);
@@ -46,8 +48,17 @@ export class ImagehubStack extends Stack {
       ...(props.derivativeBucketName ? { bucket: Bucket.fromBucketName(this, 'ExistingDerivatives', props.derivativeBucketName) } : {}),
     });
     this.metadata = new MetadataTable(this, 'Metadata');
+    const customUrl = props.domainName ? `https://${props.domainName}` : undefined;
+    this.imageApi = new ImageApi(this, 'ImageApi', {
+      derivatives: this.derivatives.bucket,
+      table: this.metadata.table,
+      imagingLayer: imaging.layer,
+      ...(customUrl ? { publicUrl: customUrl } : {}),
+      ...(props.settings ? { settings: props.settings } : {}),
+    });
     this.cdn = new Cdn(this, 'Cdn', {
       derivatives: this.derivatives.bucket,
+      imageApiDomain: Fn.parseDomainName(this.imageApi.api.apiEndpoint),
       ...(props.priceClass ? { priceClass: props.priceClass } : {}),
       ...(props.domainName && props.certificateArn
         ? { domain: { name: props.domainName, certificate: Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn) } }

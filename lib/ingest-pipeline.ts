@@ -20,11 +20,12 @@ export const INGEST_MAX_RECEIVE_COUNT = 3;
 /**
  * Sized from the ingest benchmark: a 100 MP master renders in ~2.5 s on 2 vCPUs with a peak RSS of ~230 MB that
  * does not grow with the master; a 1.5 GP master (the default pixel limit) is ~15× that work plus its transfer.
- * 3008 MB buys ~1.8 vCPU and the 2 GiB WebAssembly heap the JPEG 2000/HEIC decoders may need; /tmp holds the
+ * 4096 MB buys ~2.3 vCPU and room for the 2 GiB WebAssembly heap the JPEG 2000/HEIC decoders may need next to
+ * the decoded pixels they hand over (~0.9 GB at their budget); /tmp holds the
  * master, a decoded intermediate (JPEG 2000/HEIC) and the pyramid, so it gets Lambda's 10 GiB maximum.
  */
 export const INGEST_DEFAULTS = {
-  memoryMiB: 3008,
+  memoryMiB: 4096,
   timeout: Duration.minutes(10),
   ephemeralStorageMiB: 10_240,
   batchSize: 4,

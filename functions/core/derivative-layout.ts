@@ -31,6 +31,11 @@ export function sizeKeyV2(revisionId: string, size: Size): string {
   return `iiif/2/${revisionId}/full/${size.width},/0/default.jpg`;
 }
 
+/** 2.1's `full/full`, stored only for images within the size limits (see static-paths.ts). */
+export function fullSizeKeyV2(revisionId: string): string {
+  return `iiif/2/${revisionId}/full/full/0/default.jpg`;
+}
+
 /** Prefixes under which every revision of an identifier is stored (`~` never occurs in identifiers). */
 export function revisionPrefixes(identifier: string, revision = ''): string[] {
   return [`iiif/3/${identifier}${REVISION_SEPARATOR}${revision}`, `iiif/2/${identifier}${REVISION_SEPARATOR}${revision}`];

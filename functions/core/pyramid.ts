@@ -88,8 +88,10 @@ export function maxSizeFor(width: number, height: number, limits: SizeLimits = {
   if (limits.maxHeight !== undefined) scale = Math.min(scale, limits.maxHeight / height);
   if (limits.maxArea !== undefined) scale = Math.min(scale, Math.sqrt(limits.maxArea / (width * height)));
   if (scale >= 1) return { width, height };
-  let w = Math.max(1, Math.floor(width * scale));
-  let h = Math.max(1, Math.floor(height * scale));
+  // width × (maxWidth / width) can land a hair under maxWidth in floating point: nudge before flooring, then
+  // clamp, so a width limit yields exactly maxWidth rather than one less.
+  let w = Math.max(1, Math.min(width, limits.maxWidth ?? width, Math.floor(width * scale + 1e-9)));
+  let h = Math.max(1, Math.min(height, limits.maxHeight ?? height, Math.floor(height * scale + 1e-9)));
   // Floating point can land one pixel over the area limit; step down until it holds.
   while (limits.maxArea !== undefined && w * h > limits.maxArea && (w > 1 || h > 1)) {
     if (w >= h) w -= 1;

@@ -18,6 +18,11 @@ export interface IngestSettings {
   uploadConcurrency: number;
   /** Whether the Image API serves sizes above the region (3.0 `^`, 2.1 above full), always within maxArea. */
   upscaling: boolean;
+  /**
+   * Largest response the Image API returns inline. Lambda caps a synchronous response at 6 MB, base64 included
+   * (binary bodies grow by a third), so larger renders are stored and the client redirected to the CDN copy.
+   */
+  maxInlineBytes: number;
 }
 
 export const DEFAULTS = {
@@ -29,13 +34,22 @@ export const DEFAULTS = {
   jpegQuality: 85,
   uploadConcurrency: 32,
   upscaling: true,
+  maxInlineBytes: 4_000_000,
 } as const;
 
 export class ConfigError extends Error {}
 
 type Env = Record<string, string | undefined>;
 
-export function parseIngestSettings(env: Env): IngestSettings {
+export interface ParseOptions {
+  /**
+   * The Image API may run without IMAGEHUB_PUBLIC_URL: behind CloudFront's default domain it learns the public
+   * host from each request (the CDN's domain cannot be passed to its own origin without a dependency cycle).
+   */
+  publicUrlOptional?: boolean;
+}
+
+export function parseIngestSettings(env: Env, options: ParseOptions = {}): IngestSettings {
   const problems: string[] = [];
   const required = (name: string): string => {
     const value = env[name]?.trim();
@@ -60,7 +74,7 @@ export function parseIngestSettings(env: Env): IngestSettings {
     problems.push(`${name} must be true or false, got "${env[name]}"`);
     return fallback;
   };
-  const publicUrl = required('IMAGEHUB_PUBLIC_URL').replace(/\/+$/, '');
+  const publicUrl = (options.publicUrlOptional ? (env.IMAGEHUB_PUBLIC_URL?.trim() ?? '') : required('IMAGEHUB_PUBLIC_URL')).replace(/\/+$/, '');
   if (publicUrl && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(publicUrl)) {
     problems.push(`IMAGEHUB_PUBLIC_URL must be an absolute http(s) URL without query or fragment, got "${publicUrl}"`);
   }
@@ -74,6 +88,7 @@ export function parseIngestSettings(env: Env): IngestSettings {
     jpegQuality: integer('IMAGEHUB_JPEG_QUALITY', DEFAULTS.jpegQuality, 1, 100),
     uploadConcurrency: integer('IMAGEHUB_UPLOAD_CONCURRENCY', DEFAULTS.uploadConcurrency, 1, 256),
     upscaling: boolean('IMAGEHUB_UPSCALING', DEFAULTS.upscaling),
+    maxInlineBytes: integer('IMAGEHUB_MAX_INLINE_BYTES', DEFAULTS.maxInlineBytes, 1, 4_400_000),
   };
   if (problems.length) throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   return settings;

@@ -10,7 +10,8 @@
  *     width, w/s would have to lie in (w'-1, w'] and (2w'-2, 2w'], which only overlap for w' < 2), so the height
  *     is ceil(h/s). For 1-pixel-wide edge tiles the smallest such s is taken, and the ingest stores a file
  *     under that name too (see `extraTilesForV2`);
- *   - `full`/`max` sizes of 2.1 become 3.0's `max`; the whole-image sizes are stored under their 2.1 names too.
+ *   - 2.1 `max` of the full image is 3.0's `max`; `full` of a tile region is that tile; the whole-image sizes, and
+ *     `full/full` for images within the limits, are stored under their 2.1 names.
  * Anything else (other rotations, qualities, formats, arbitrary sizes) is not a stored file: `undefined`.
  *
  * Written in plain, dependency-free TypeScript that esbuild turns into CloudFront Functions JavaScript.
@@ -44,7 +45,9 @@ export function storedKeyForPath(path: string): string | undefined {
     return `iiif/3/${identifier}/${region}/${size}/0/default.jpg`;
   }
   if (size === 'full' || size === 'max') {
-    if (region === 'full') return `iiif/3/${identifier}/full/max/0/default.jpg`;
+    // 2.1 `full/full` is the whole image at full size: the ingest stores it only for images within the limits
+    // (above them the spec's answer is an error, which the Image API gives when the bucket has no such file).
+    if (region === 'full') return size === 'max' ? `iiif/3/${identifier}/full/max/0/default.jpg` : `iiif/2/${identifier}/full/full/0/default.jpg`;
     const [, , w, h] = region.split(',');
     return `iiif/3/${identifier}/${region}/${w},${h}/0/default.jpg`;
   }

@@ -4,10 +4,12 @@
  * to its info.json. Rewriting in viewer-request also makes the CDN cache key the stored file, so 2.1 and 3.0 URLs
  * of one tile share a cache entry.
  */
+import { FORWARDED_HOST } from '../core/http-headers.ts';
 import { splitImagePath, storedKeyForPath } from '../core/static-paths.ts';
 
 interface CloudFrontRequest {
   uri: string;
+  headers?: Record<string, { value: string }>;
   [key: string]: unknown;
 }
 
@@ -39,5 +41,8 @@ export function handler(event: { request: CloudFrontRequest }): CloudFrontReques
   }
   const key = storedKeyForPath(path);
   if (key) request.uri = `/${key}`;
+  // The Image API origin sees its own host; it builds public URLs from the host the viewer used.
+  const host = request.headers?.host?.value;
+  if (host && request.headers) request.headers[FORWARDED_HOST] = { value: host };
   return request;
 }

@@ -15,6 +15,7 @@ import type { LinkHints, PublishedPyramid, SourceDescription } from '../core/ima
 import {
   CACHE_CURRENT_INFO,
   CACHE_IMMUTABLE,
+  fullSizeKeyV2,
   infoJsonKey,
   pyramidFileKey,
   revisionPrefixes,
@@ -29,7 +30,7 @@ import type { ImageItems } from '../store/image-items.ts';
 import { ObjectStore } from '../store/object-store.ts';
 
 /** Bumped whenever the pyramid recipe changes, so re-ingesting the same bytes yields a new revision. */
-export const RECIPE_VERSION = 2;
+export const RECIPE_VERSION = 3;
 
 export interface IngestDeps {
   s3: S3Client;
@@ -196,6 +197,11 @@ async function publishRevision(
   for (const size of rendered.sizes) {
     const path = `full/${size.width},${size.height}/0/default.jpg`;
     uploads.push(() => derivatives.putFile(sizeKeyV2(revisionId, size), join(rendered.root, path), jpeg));
+  }
+  if (rendered.maxSize.width === rendered.width && rendered.maxSize.height === rendered.height) {
+    // Within the limits 2.1's `full` size is the whole image, which `max` already is: OpenSeadragon asks 2.x
+    // services for `full/full` when the image fits one tile. Above the limits `full` has no file (an error).
+    uploads.push(() => derivatives.putFile(fullSizeKeyV2(revisionId), join(rendered.root, 'full/max/0/default.jpg'), jpeg));
   }
   await runLimited(uploads, settings.uploadConcurrency);
 

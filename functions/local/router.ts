@@ -1,19 +1,16 @@
 /**
- * The one-machine HTTP front: routes like the CDN does in production. Stored files first (the same
- * {@link storedKeyForPath} mapping the CloudFront function runs), then the stable-identifier aliases that the
- * Image API answers in production (image requests on `/iiif/3/{identifier}/…` resolved to the current revision).
+ * The one-machine HTTP front, routing as the CDN does in production: a stored file answers first (the same
+ * {@link storedKeyForPath} mapping the CloudFront function runs), and everything else under `/iiif/` goes to the
+ * Image API, exactly as CloudFront falls back to the Image API Lambda for what S3 does not hold.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { revisionIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
-import { splitImagePath, storedKeyForPath } from '../core/static-paths.ts';
-import type { ImageItems } from '../store/image-items.ts';
+import { storedKeyForPath } from '../core/static-paths.ts';
+import { answerImageRequest, type ImageApiDeps } from '../image-api/answer-image-request.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 
-export interface RouterDeps {
+export interface RouterDeps extends ImageApiDeps {
   derivatives: ObjectStore;
-  items: ImageItems;
-  publicUrl: string;
 }
 
 const CORS_HEADERS = {
@@ -24,70 +21,49 @@ const CORS_HEADERS = {
   'Access-Control-Max-Age': '86400',
 };
 
-/** Stable-identifier image URLs follow the current revision: cacheable briefly, never immutably. */
-const CACHE_ALIAS = 'public, max-age=300';
-
 export function createRouter(deps: RouterDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     try {
       await route(req, res, deps);
     } catch (error) {
-      if (!res.headersSent) text(res, 502, `upstream error: ${error instanceof Error ? error.message : String(error)}`);
+      // What API Gateway answers when the function fails; logged so a developer sees why.
+      console.error(error);
+      if (!res.headersSent) text(res, 500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
       else res.destroy();
     }
   };
 }
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: RouterDeps): Promise<void> {
-  if (req.method === 'OPTIONS') {
-    res.writeHead(204, CORS_HEADERS).end();
-    return;
-  }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    text(res, 405, 'method not allowed', { Allow: 'GET, HEAD, OPTIONS' });
-    return;
-  }
   const url = new URL(req.url ?? '/', 'http://localhost');
-  let path: string;
-  try {
-    path = decodeURIComponent(url.pathname);
-  } catch {
-    text(res, 400, 'malformed percent-encoding in the URL path');
+  if (!url.pathname.startsWith('/iiif/')) {
+    text(res, 404, `not found: ${url.pathname}`);
     return;
   }
-  const parts = splitImagePath(path.replace(/\/$/, ''));
-  if (!parts) {
-    text(res, 404, `not found: ${path}`);
-    return;
-  }
-  if (parts.rest === '') {
-    // The base URI of an image service redirects to its info.json (Image API 3.0 §2.2, 2.1 §2.2).
-    res.writeHead(303, { ...CORS_HEADERS, Location: `${deps.publicUrl}/iiif/${parts.version}/${parts.identifier}/info.json`, 'Cache-Control': 'public, max-age=3600' }).end();
-    return;
-  }
-  const key = storedKeyForPath(path);
-  if (key && (await serve(req, res, deps, key))) return;
-
-  const { identifier, revision } = splitRevisionIdentifier(parts.identifier);
-  if (!revision && parts.rest !== 'info.json') {
-    const live = (await deps.items.get(identifier))?.published?.revision;
-    if (live) {
-      const aliasKey = storedKeyForPath(`/iiif/${parts.version}/${revisionIdentifier(identifier, live)}/${parts.rest}`);
-      if (aliasKey && (await serve(req, res, deps, aliasKey, CACHE_ALIAS))) return;
+  if (req.method === 'GET' || req.method === 'HEAD') {
+    let key: string | undefined;
+    try {
+      key = storedKeyForPath(decodeURIComponent(url.pathname));
+    } catch {
+      key = undefined; // malformed encoding: the Image API explains
     }
+    if (key && (await serveStored(req, res, deps.derivatives, key))) return;
   }
-  text(res, 404, `not found: ${path}`);
+  const answer = await answerImageRequest({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers as Record<string, string | undefined> }, deps);
+  const headers = { ...answer.headers };
+  if (answer.body !== undefined) headers['content-length'] = String(Buffer.byteLength(answer.body));
+  res.writeHead(answer.status, headers).end(answer.body);
 }
 
-async function serve(req: IncomingMessage, res: ServerResponse, deps: RouterDeps, key: string, cacheControl?: string): Promise<boolean> {
-  const object = await deps.derivatives.get(key);
+async function serveStored(req: IncomingMessage, res: ServerResponse, derivatives: ObjectStore, key: string): Promise<boolean> {
+  const object = await derivatives.get(key);
   if (!object) return false;
   const headers: Record<string, string> = {
     ...CORS_HEADERS,
     'Content-Type': object.contentType ?? 'application/octet-stream',
     'Content-Length': String(object.size),
+    'Cache-Control': object.cacheControl ?? 'no-cache',
   };
-  headers['Cache-Control'] = cacheControl ?? object.cacheControl ?? 'no-cache';
   if (object.etag) headers.ETag = object.etag;
   if (object.lastModified) headers['Last-Modified'] = object.lastModified.toUTCString();
   if (object.etag && req.headers['if-none-match'] === object.etag) {
@@ -106,6 +82,6 @@ async function serve(req: IncomingMessage, res: ServerResponse, deps: RouterDeps
   return true;
 }
 
-function text(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
-  res.writeHead(status, { ...CORS_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', ...extra }).end(`${message}\n`);
+function text(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { ...CORS_HEADERS, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' }).end(`${message}\n`);
 }

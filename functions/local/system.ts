@@ -95,7 +95,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     queue.send(JSON.stringify({ Records: records }));
   });
 
-  server.on('request', createRouter({ derivatives, items, publicUrl: settings.publicUrl }));
+  server.on('request', createRouter({ derivatives, items, settings }));
 
   return {
     url,

@@ -85,6 +85,15 @@ export class ObjectStore {
     }
   }
 
+  /** A small object (a tile, an info.json) read whole into memory; `undefined` when it does not exist. */
+  async getBytes(key: string): Promise<Uint8Array | undefined> {
+    const object = await this.get(key);
+    if (!object) return undefined;
+    const chunks: Buffer[] = [];
+    for await (const chunk of object.body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
   /** Stream an object to a file, hashing it on the way: the master is never held in memory. */
   async downloadToFile(key: string, path: string): Promise<DownloadedObject | undefined> {
     const object = await this.get(key);

@@ -66,7 +66,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['sharp', '@cornerstonejs/codec-openjpeg'],
+  external: ['sharp', '@cornerstonejs/codec-openjpeg', 'libheif-js'],
   logLevel: 'warning',
 });
 

@@ -56,7 +56,7 @@ const context = {
   functionVersion: '$LATEST',
   awsRequestId: 'test-request',
   invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:imagehub-ingest',
-  memoryLimitInMB: '3008',
+  memoryLimitInMB: '4096',
   getRemainingTimeInMillis: () => 600_000,
 } as unknown as Context;
 

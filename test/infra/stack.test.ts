@@ -44,7 +44,7 @@ describe('ingest pipeline', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      MemorySize: 3008,
+      MemorySize: 4096,
       Timeout: 600,
       EphemeralStorage: { Size: 10240 },
     });
@@ -180,6 +180,51 @@ describe('CDN', () => {
     const cloudfront = policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Principal?: { Service?: string }; Action: string | string[] }[] }).Statement)
       .filter((s) => s.Principal?.Service === 'cloudfront.amazonaws.com');
     expect(cloudfront.flatMap((s) => ([] as string[]).concat(s.Action)).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
+  });
+});
+
+describe('Image API', () => {
+  function imageApiFunction() {
+    const found = Object.entries(resourcesOf('AWS::Lambda::Function')).filter(([, r]) => String(r.Properties.Description ?? '').startsWith('imagehub Image API'));
+    expect(found).toHaveLength(1);
+    return { logicalId: found[0]![0], properties: found[0]![1].Properties };
+  }
+
+  it('runs on Node.js 22 arm64 with the imaging layer, reads the table, and learns the public host from CloudFront', () => {
+    const { properties } = imageApiFunction();
+    expect(properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 2048, Timeout: 29 });
+    expect(properties.Layers).toHaveLength(1);
+    const env = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    // The distribution's own domain cannot flow into its origin (a cycle): the viewer host is forwarded instead.
+    expect(env.IMAGEHUB_PUBLIC_URL).toBeUndefined();
+    template.hasResourceProperties('AWS::CloudFront::OriginRequestPolicy', {
+      OriginRequestPolicyConfig: Match.objectLike({ HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['x-imagehub-viewer-host'] } }),
+    });
+  });
+
+  it('sits behind an HTTP API that CloudFront falls back to when S3 has no stored file', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' });
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', { IntegrationType: 'AWS_PROXY', PayloadFormatVersion: '2.0' });
+    const config = only('AWS::CloudFront::Distribution').DistributionConfig as {
+      OriginGroups: { Items: { FailoverCriteria: { StatusCodes: { Items: number[] } }; Members: { Items: { OriginId: string }[] } }[] };
+      Origins: { Id: string; S3OriginConfig?: unknown; CustomOriginConfig?: { OriginProtocolPolicy: string } }[];
+      DefaultCacheBehavior: { TargetOriginId: string };
+    };
+    const group = config.OriginGroups.Items[0]!;
+    expect(group.FailoverCriteria.StatusCodes.Items.sort()).toEqual([403, 404]);
+    const [primary, fallback] = group.Members.Items.map((m) => config.Origins.find((o) => o.Id === m.OriginId)!);
+    expect(primary!.S3OriginConfig).toBeDefined();
+    expect(fallback!.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only' });
+    expect(config.DefaultCacheBehavior.TargetOriginId).toBe((config.OriginGroups.Items[0] as unknown as { Id: string }).Id);
+  });
+
+  it('passes a custom domain to the Image API as its public URL', () => {
+    const { template: custom, outdir } = synthesize({ domainName: 'iiif.example.museum', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' });
+    rmSync(outdir, { recursive: true, force: true });
+    custom.hasResourceProperties('AWS::Lambda::Function', {
+      Description: Match.stringLikeRegexp('^imagehub Image API'),
+      Environment: { Variables: Match.objectLike({ IMAGEHUB_PUBLIC_URL: 'https://iiif.example.museum' }) },
+    });
   });
 });
 

@@ -7,7 +7,7 @@
  *  - Leaflet-IIIF: always `x,y,w,h` regions (never `full`), size `ceil(w/s),ceil(h/s)` for ImageService3, else
  *    `ceil(w/s),`;
  *  - thumbnails and static renditions from `sizes`: `full/w,h` (Mirador's ThumbnailFactory, any version; OSD's
- *    sizes-only mode for 3.0), `full/w,` (2.x canonical); and `full/max` (3.0), `full/full` (2.x).
+ *    sizes-only mode for 3.0), `full/w,` (2.x canonical); and `full/max` (both), `full/full` (2.x, within limits).
  * Not covered, because no level-0 service can answer them: Universal Viewer's thumbnails (`full/90,`, `full/200,`,
  * which ignore `sizes`) and Leaflet-IIIF's zoom-outs below the smallest scale factor; the Image API answers those.
  */
@@ -89,6 +89,8 @@ export function clientUrls(info: Info): ClientUrl[] {
     const scale = Math.sqrt(maxArea / (W * H));
     max = { width: Math.floor(W * scale), height: Math.floor(H * scale) };
   }
-  add('full', v3 ? 'max' : 'full', max.width, max.height);
+  add('full', 'max', max.width, max.height);
+  // 2.x `full` is the full size, which exists only within the limits (above them the spec's answer is an error).
+  if (!v3 && max.width === W && max.height === H) add('full', 'full', W, H);
   return [...urls.values()];
 }

@@ -12,6 +12,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageItem } from '../../functions/core/image-item.ts';
 import { startLocalSystem, type LocalSystem } from '../../functions/local/system.ts';
+import { storedKeyForPath } from '../../functions/core/static-paths.ts';
 import { clientUrls } from './client-urls.ts';
 
 const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/images');
@@ -130,6 +131,11 @@ describe.skipIf(!haveShared)('ingest of real fixtures', () => {
         const id = String(info.id ?? info['@id']);
         expect(id.startsWith(`${system.url}/iiif/${version}/${identifier}~`)).toBe(true);
         for (const { url, width, height } of clientUrls(info)) {
+          // Served from storage as the CDN serves it (the viewer-request mapping, then the bucket), not rendered
+          // by the Image API behind it: level-0 clients must never depend on the dynamic service.
+          const key = storedKeyForPath(decodeURIComponent(new URL(url).pathname));
+          expect(key, url).toBeDefined();
+          expect(await system.derivatives.head(key!), url).toBeDefined();
           const image = await fetchImage(url);
           expect(image.status, url).toBe(200);
           expect([image.width, image.height], url).toEqual([width, height]);

@@ -78,6 +78,17 @@ describe('maxSizeFor and sizesFor', () => {
     );
   });
 
+  it('meets a width or height limit exactly, never one pixel short', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 100_000 }), fc.integer({ min: 1, max: 100_000 }), fc.double({ min: 0.01, max: 0.99, noNaN: true }), (w, h, f) => {
+        const maxWidth = Math.max(1, Math.floor(w * f));
+        const max = maxSizeFor(w, h, { maxWidth });
+        expect(max.width).toBe(maxWidth);
+        expect(maxSizeFor(h, w, { maxWidth: h, maxHeight: maxWidth }).height).toBe(maxWidth);
+      }),
+    );
+  });
+
   it('lists levels within the limits, smallest first', () => {
     expect(sizesFor(3000, 2279, [1, 2, 4, 8], { maxArea: 2_000_000 })).toEqual([
       { width: 375, height: 285 },

@@ -1,0 +1,211 @@
+/**
+ * One Image API request, answered: parse → find the image → validate against it (core) → a stored file if one
+ * answers exactly, else render from the pyramid → HTTP answer. The Lambda handler and the one-machine router
+ * both call this; neither adds IIIF logic of its own.
+ */
+import { createHash } from 'node:crypto';
+import { revisionIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
+import type { ImageItem, PublishedPyramid } from '../core/image-item.ts';
+import {
+  ImageRequestError,
+  mediaTypeFor,
+  parseImagePath,
+  resolveImageRequest,
+  type ApiVersion,
+  type ResolvedImageRequest,
+} from '../core/image-request.ts';
+import { CACHE_IMMUTABLE, infoJsonKey, pyramidFileKey } from '../core/derivative-layout.ts';
+import { INFO2_MEDIA_TYPE, INFO3_MEDIA_TYPE } from '../core/info-json.ts';
+import { MAX_TILES_PER_REQUEST, planRender } from '../core/render-plan.ts';
+import type { IngestSettings } from '../core/settings.ts';
+import { FORWARDED_HOST } from '../core/http-headers.ts';
+import { storedKeyForPath } from '../core/static-paths.ts';
+
+import { renderFromPyramid } from '../imaging/render-from-pyramid.ts';
+import type { ObjectStore } from '../store/object-store.ts';
+
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body?: Uint8Array | string;
+}
+
+export interface ImageApiDeps {
+  items: { get(identifier: string): Promise<ImageItem | undefined> };
+  derivatives: Pick<ObjectStore, 'get' | 'getBytes' | 'putBody'>;
+  settings: Pick<IngestSettings, 'publicUrl' | 'jpegQuality' | 'upscaling' | 'maxInlineBytes'>;
+}
+
+export interface ImageApiRequest {
+  method: string;
+  /** The raw (still percent-encoded) path, e.g. `/iiif/3/abc:1/full/max/0/default.jpg`. */
+  path: string;
+  headers: Record<string, string | undefined>;
+}
+
+const PROFILE = { 2: 'http://iiif.io/api/image/2/level2.json', 3: 'http://iiif.io/api/image/3/level2.json' } as const;
+/** Addressed by the stable identifier, an image changes when its master is replaced: revalidate within minutes. */
+const CACHE_STABLE = 'public, max-age=300, s-maxage=60';
+/** Errors are answers to this moment's request, never cached (a missing image may be ingested a second later). */
+const CACHE_ERROR = 'no-store';
+
+export async function answerImageRequest(request: ImageApiRequest, deps: ImageApiDeps): Promise<HttpAnswer> {
+  if (request.method === 'OPTIONS') return { status: 204, headers: { ...cors(), 'access-control-max-age': '86400' } };
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    return plain(405, `method ${request.method} is not allowed: the Image API is read-only (GET, HEAD, OPTIONS)`, { allow: 'GET, HEAD, OPTIONS' });
+  }
+  try {
+    const result = await answerRequest(request, deps);
+    return request.method === 'HEAD' ? { ...result, body: undefined } : result;
+  } catch (error) {
+    if (error instanceof ImageRequestError) return plain(error.status, error.message);
+    throw error;
+  }
+}
+
+async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): Promise<HttpAnswer> {
+  const deps = { ...baseDeps, settings: { ...baseDeps.settings, publicUrl: publicBaseUrl(request, baseDeps.settings.publicUrl) } };
+  const parsed = parseImagePath(request.path);
+  const version = parsed.kind === 'image' ? parsed.request.version : parsed.version;
+  const requested = parsed.kind === 'image' ? parsed.request.identifier : parsed.identifier;
+  const { identifier, revision } = splitRevisionIdentifier(requested);
+  const item = await deps.items.get(identifier);
+  const published = item?.status !== 'deleted' ? item?.published : undefined;
+  if (!item || !published) throw new ImageRequestError(404, `no image with identifier "${identifier}"`);
+  if (revision !== undefined && revision !== published.revision) {
+    throw new ImageRequestError(
+      404,
+      `revision "${revision}" of "${identifier}" is no longer published: the master was replaced; read ${serviceUrl(deps, version, identifier)}/info.json`,
+    );
+  }
+  const revisionId = revisionIdentifier(identifier, published.revision);
+
+  if (parsed.kind === 'base') {
+    return { status: 303, headers: { ...cors(), location: `${serviceUrl(deps, version, requested)}/info.json`, 'cache-control': CACHE_STABLE } };
+  }
+  if (parsed.kind === 'info') {
+    const body = await deps.derivatives.getBytes(infoJsonKey(version, requested));
+    if (!body) throw new ImageRequestError(404, `no info.json for "${requested}"`);
+    return {
+      status: 200,
+      headers: {
+        ...cors(),
+        'content-type': version === 3 ? INFO3_MEDIA_TYPE : INFO2_MEDIA_TYPE,
+        'cache-control': revision === undefined ? CACHE_STABLE : CACHE_IMMUTABLE,
+        link: `<${PROFILE[version]}>;rel="profile"`,
+      },
+      body,
+    };
+  }
+
+  const resolved = resolveImageRequest(parsed.request, {
+    width: published.width,
+    height: published.height,
+    ...published.limits,
+    allowUpscaling: deps.settings.upscaling,
+  });
+  const canonicalUrl = `${serviceUrl(deps, version, requested)}/${resolved.canonical}`;
+  const etag = `"${published.revision}-${createHash('sha256').update(`${version}/${resolved.canonical}`).digest('hex').slice(0, 16)}"`;
+  const headers: Record<string, string> = {
+    ...cors(),
+    'content-type': mediaTypeFor(resolved.format),
+    'cache-control': revision === undefined ? CACHE_STABLE : CACHE_IMMUTABLE,
+    link: `<${canonicalUrl}>;rel="canonical", <${PROFILE[version]}>;rel="profile"`,
+    etag,
+    ...(item.publishedAt ? { 'last-modified': new Date(item.publishedAt).toUTCString() } : {}),
+  };
+  // The response's bytes depend only on the revision and the canonical request: a matching ETag needs no render.
+  if (ifNoneMatch(request.headers['if-none-match'], etag)) return { status: 304, headers };
+
+  // A request that means exactly a stored file (a tile or a size asked for in another form) is that file.
+  for (const key of storedKeysFor(version, revisionId, resolved, published)) {
+    const stored = await deps.derivatives.getBytes(key);
+    if (stored) return { status: 200, headers, body: stored };
+  }
+
+  let plan;
+  try {
+    plan = planRender(resolved.region, resolved.size, { width: published.width, height: published.height, tileSize: published.tileSize, scaleFactors: published.scaleFactors });
+  } catch (error) {
+    if (error instanceof RangeError) {
+      throw new ImageRequestError(400, `this region and size would need more than ${MAX_TILES_PER_REQUEST} tiles; ask for a smaller region or size`);
+    }
+    throw error;
+  }
+  const body = await renderFromPyramid({
+    plan,
+    fetchTile: async (path) => {
+      const tile = await deps.derivatives.getBytes(pyramidFileKey(revisionId, path));
+      if (!tile) throw new Error(`stored pyramid of ${revisionId} lacks ${path}`); // the store is damaged: a fault
+      return tile;
+    },
+    rotation: resolved.rotation,
+    quality: resolved.quality,
+    format: resolved.format,
+    jpegQuality: deps.settings.jpegQuality,
+    ...(item.embedded ? { embedded: item.embedded } : {}),
+  });
+
+  if (body.length > deps.settings.maxInlineBytes) {
+    // Too large for a Lambda response: store it where the CDN serves stored files, under the revision's canonical
+    // URL, and send the client there. The copy is immutable and goes with the revision when it is pruned.
+    const key = `iiif/${version}/${revisionId}/${resolved.canonical}`;
+    await deps.derivatives.putBody(key, body, { contentType: headers['content-type']!, cacheControl: CACHE_IMMUTABLE });
+    return {
+      status: 303,
+      headers: { ...cors(), location: `${serviceUrl(deps, version, revisionId)}/${resolved.canonical}`, 'cache-control': CACHE_ERROR },
+    };
+  }
+  return { status: 200, headers, body };
+}
+
+/** Stored files that are exactly this answer: by the request's own canonical path, then by its 3.0 equivalent. */
+function storedKeysFor(version: ApiVersion, revisionId: string, r: ResolvedImageRequest, published: PublishedPyramid): string[] {
+  const keys = [storedKeyForPath(`/iiif/${version}/${revisionId}/${r.canonical}`)];
+  const plain = r.rotation.degrees % 360 === 0 && !r.rotation.mirror && (r.quality === 'default' || r.quality === 'color') && r.format === 'jpg';
+  if (plain) {
+    const whole = r.region.x === 0 && r.region.y === 0 && r.region.w === published.width && r.region.h === published.height;
+    const isMax = whole && r.size.width === published.maxSize.width && r.size.height === published.maxSize.height;
+    const region = whole ? 'full' : `${r.region.x},${r.region.y},${r.region.w},${r.region.h}`;
+    keys.push(storedKeyForPath(`/iiif/3/${revisionId}/${region}/${isMax ? 'max' : `${r.size.width},${r.size.height}`}/0/default.jpg`));
+  }
+  return [...new Set(keys.filter((k): k is string => k !== undefined))];
+}
+
+/** The configured public URL, else the host the viewer asked (forwarded by the CDN), never this origin's own. */
+function publicBaseUrl(request: ImageApiRequest, configured: string): string {
+  if (configured) return configured;
+  const host = request.headers[FORWARDED_HOST];
+  if (host && /^[A-Za-z0-9.-]+(:\d{1,5})?$/.test(host)) return `https://${host}`;
+  throw new ImageRequestError(400, 'this endpoint serves requests through the CDN only: use the public IIIF URL');
+}
+
+function serviceUrl(deps: ImageApiDeps, version: ApiVersion, identifier: string): string {
+  return `${deps.settings.publicUrl}/iiif/${version}/${encodeIdentifier(identifier)}`;
+}
+
+/** Identifiers are URL-safe by construction; `:` stays readable as in every stored URL. */
+function encodeIdentifier(identifier: string): string {
+  return encodeURIComponent(identifier).replace(/%3A/gi, ':');
+}
+
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((candidate) => {
+    const tag = candidate.trim().replace(/^W\//, '');
+    return tag === '*' || tag === etag;
+  });
+}
+
+function cors(): Record<string, string> {
+  return {
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': 'GET, HEAD, OPTIONS',
+    'access-control-allow-headers': '*',
+    'access-control-expose-headers': 'ETag, Link, Content-Length',
+  };
+}
+
+function plain(status: number, message: string, extra: Record<string, string> = {}): HttpAnswer {
+  return { status, headers: { ...cors(), 'content-type': 'text/plain; charset=utf-8', 'cache-control': CACHE_ERROR, ...extra }, body: `${message}\n` };
+}

@@ -1,0 +1,57 @@
+/**
+ * Image API Lambda (API Gateway HTTP API, payload 2.0), behind CloudFront: every Image API request that no stored
+ * file answers. All the IIIF logic is in {@link answerImageRequest}; this adapts it to API Gateway.
+ */
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import sharp from 'sharp';
+import { availableParallelism } from 'node:os';
+import { parseIngestSettings } from '../core/settings.ts';
+import { createDocumentClient, createS3Client } from '../store/clients.ts';
+import { ImageItems } from '../store/image-items.ts';
+import { ObjectStore } from '../store/object-store.ts';
+import { answerImageRequest, type ImageApiDeps } from './answer-image-request.ts';
+
+sharp.concurrency(availableParallelism());
+// Tiles are read once per request; libvips' operation cache would only hold memory across requests.
+sharp.cache(false);
+
+export function createImageApiHandler(deps: ImageApiDeps, logger = new Logger({ serviceName: 'imagehub-image-api' })) {
+  return middy(async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const request = { method: event.requestContext.http.method, path: event.rawPath, headers: event.headers ?? {} };
+    try {
+      const answer = await answerImageRequest(request, deps);
+      const binary = answer.body instanceof Uint8Array;
+      return {
+        statusCode: answer.status,
+        headers: answer.headers,
+        body: answer.body === undefined ? '' : binary ? Buffer.from(answer.body as Uint8Array).toString('base64') : (answer.body as string),
+        isBase64Encoded: binary,
+      };
+    } catch (error) {
+      // Not the client's doing (storage unreachable, a damaged pyramid): logged in full, answered plainly.
+      logger.error('image request failed', { path: request.path, error: error instanceof Error ? error : String(error) });
+      return {
+        statusCode: 500,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'access-control-allow-origin': '*' },
+        body: 'internal error: the image could not be rendered; please retry\n',
+      };
+    }
+  }).use(injectLambdaContext(logger));
+}
+
+let cached: ReturnType<typeof createImageApiHandler> | undefined;
+
+export const handler = (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+  if (!cached) {
+    const settings = parseIngestSettings(process.env, { publicUrlOptional: true });
+    cached = createImageApiHandler({
+      items: new ImageItems(createDocumentClient(), settings.tableName),
+      derivatives: new ObjectStore(createS3Client(), settings.derivativeBucket),
+      settings,
+    });
+  }
+  return cached(event, context);
+};

@@ -1,0 +1,95 @@
+/**
+ * Renders a dynamic Image API response from the stored pyramid (see core/render-plan.ts for which tiles): lay the
+ * overlapping tiles of one level on a canvas, cut the region out, resize, mirror, rotate, apply the quality and
+ * encode. Each step works on an image no larger than a few tiles or the output, so memory follows the output.
+ */
+import sharp, { type Sharp } from 'sharp';
+import { derivativeExif, derivativeXmp, type EmbeddedMetadata } from '../core/embedded-metadata.ts';
+import type { ImageFormat, Quality } from '../core/image-request.ts';
+import type { RenderPlan } from '../core/render-plan.ts';
+
+export interface RenderOptions {
+  plan: RenderPlan;
+  /** Reads one stored tile of the plan by its path under the revision. */
+  fetchTile: (path: string) => Promise<Uint8Array>;
+  rotation: { degrees: number; mirror: boolean };
+  quality: Quality;
+  format: ImageFormat;
+  jpegQuality: number;
+  /** The master's rights fields, carried into the response like into the tiles. */
+  embedded?: EmbeddedMetadata;
+  /** Parallel tile reads. */
+  concurrency?: number;
+}
+
+/** White under JPEG's missing alpha, as for flattened masters; transparency where the format has alpha. */
+const OPAQUE_BACKGROUND = { r: 255, g: 255, b: 255, alpha: 1 };
+const TRANSPARENT = { r: 0, g: 0, b: 0, alpha: 0 };
+const FORMATS_WITH_ALPHA: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'tif', 'gif']);
+
+export async function renderFromPyramid(options: RenderOptions): Promise<Buffer> {
+  const { plan } = options;
+  const tiles = await fetchAll(plan.tiles.map((t) => t.path), options.fetchTile, options.concurrency ?? 16);
+
+  const canvas = await sharp({ create: { width: plan.canvas.width, height: plan.canvas.height, channels: 3, background: OPAQUE_BACKGROUND } })
+    .composite(plan.tiles.map((t, i) => ({ input: Buffer.from(tiles[i]!.buffer, tiles[i]!.byteOffset, tiles[i]!.byteLength), left: t.left, top: t.top })))
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+
+  const { x, y, w, h } = plan.extract;
+  const sized = await sharp(canvas.data, { raw: { width: canvas.info.width, height: canvas.info.height, channels: canvas.info.channels } })
+    .extract({ left: x, top: y, width: w, height: h })
+    .resize(plan.size.width, plan.size.height, { fit: 'fill', kernel: w === plan.size.width && h === plan.size.height ? 'nearest' : 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+
+  let image: Sharp = sharp(sized.data, { raw: { width: sized.info.width, height: sized.info.height, channels: sized.info.channels } });
+  if (options.rotation.mirror) image = image.flop();
+  const degrees = options.rotation.degrees % 360;
+  if (degrees !== 0) {
+    const alpha = FORMATS_WITH_ALPHA.has(options.format) && degrees % 90 !== 0;
+    if (alpha) image = image.ensureAlpha();
+    image = image.rotate(degrees, { background: alpha ? TRANSPARENT : OPAQUE_BACKGROUND });
+  }
+  if (options.quality === 'gray') image = image.grayscale();
+  if (options.quality === 'bitonal') image = image.threshold(128, { grayscale: true });
+  return encode(image, options);
+}
+
+function encode(image: Sharp, options: RenderOptions): Promise<Buffer> {
+  const colour = options.quality === 'default' || options.quality === 'color';
+  // The pixels are sRGB (the pyramid is); tag them so, like the tiles. Grey and bitonal outputs stay untagged.
+  let out = colour && options.format !== 'gif' ? image.withIccProfile('srgb') : image;
+  if (options.embedded && options.format !== 'gif') {
+    const exif = derivativeExif(options.embedded);
+    if (Object.keys(exif).length) out = out.withExif({ IFD0: exif });
+    const xmp = derivativeXmp(options.embedded);
+    if (xmp) out = out.withXmp(xmp);
+  }
+  switch (options.format) {
+    case 'jpg':
+      return out.jpeg({ quality: options.jpegQuality, optimiseCoding: false }).toBuffer();
+    case 'png':
+      return out.png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
+    case 'webp':
+      return out.webp({ quality: options.jpegQuality }).toBuffer();
+    case 'tif':
+      // Lossless: integrators ask for TIFF to process further.
+      return out.tiff({ compression: 'deflate', predictor: 'horizontal' }).toBuffer();
+    case 'gif':
+      return out.gif().toBuffer();
+  }
+}
+
+async function fetchAll(paths: readonly string[], fetch: (path: string) => Promise<Uint8Array>, concurrency: number): Promise<Uint8Array[]> {
+  const results: Uint8Array[] = new Array<Uint8Array>(paths.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const i = next++;
+      results[i] = await fetch(paths[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
+  return results;
+}

@@ -1,0 +1,62 @@
+/**
+ * The Image API: an HTTP API (API Gateway v2) in front of the function that answers every Image API request no
+ * stored file answers, rendering from the stored pyramid. CloudFront reaches it when S3 misses (origin group).
+ */
+import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { imagehubFunction } from './lambda-defaults.ts';
+
+/**
+ * 2048 MB buys ~1.2 vCPU: a 512-pixel crop decodes a handful of tiles; the largest answer (`max` within maxArea,
+ * 16.7 MP) holds a few copies of its pixels, ~200 MB. 30 s is API Gateway's own integration limit.
+ */
+export const IMAGE_API_DEFAULTS = { memoryMiB: 2048, timeout: Duration.seconds(29) } as const;
+
+export interface ImageApiProps {
+  derivatives: IBucket;
+  table: ITableV2;
+  imagingLayer: ILayerVersion;
+  /** `https://{custom domain}` when there is one; otherwise the function uses the host CloudFront forwards. */
+  publicUrl?: string;
+  memoryMiB?: number;
+  settings?: Record<string, string>;
+}
+
+export class ImageApi extends Construct {
+  readonly api: HttpApi;
+  readonly function: NodejsFunction;
+
+  constructor(scope: Construct, id: string, props: ImageApiProps) {
+    super(scope, id);
+    this.function = imagehubFunction(this, 'Function', {
+      entry: 'functions/image-api/handler.ts',
+      description: 'imagehub Image API: IIIF Image API 2.1 and 3.0 requests rendered from the stored pyramid',
+      memorySize: props.memoryMiB ?? IMAGE_API_DEFAULTS.memoryMiB,
+      timeout: IMAGE_API_DEFAULTS.timeout,
+      imagingLayer: props.imagingLayer,
+      environment: {
+        ...props.settings,
+        ...(props.publicUrl ? { IMAGEHUB_PUBLIC_URL: props.publicUrl } : {}),
+        DERIVATIVE_BUCKET: props.derivatives.bucketName,
+        TABLE_NAME: props.table.tableName,
+        POWERTOOLS_SERVICE_NAME: 'imagehub-image-api',
+      },
+    });
+    // Reads tiles and items; writes only renders too large for a Lambda response, under their canonical URLs.
+    props.derivatives.grantReadWrite(this.function);
+    props.table.grantReadData(this.function);
+
+    this.api = new HttpApi(this, 'Api', {
+      description: 'imagehub Image API (reached through CloudFront)',
+      defaultIntegration: new HttpLambdaIntegration('Render', this.function),
+      createDefaultStage: true,
+    });
+    new CfnOutput(this, 'ImageApiEndpoint', { value: this.api.apiEndpoint, description: 'Origin of the Image API (use the CDN URL)' });
+  }
+}
