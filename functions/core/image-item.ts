@@ -61,6 +61,11 @@ export interface ImageItem {
   source?: SourceDescription;
   /** The revision clients see. A failed replacement leaves the previous revision published. */
   published?: PublishedPyramid;
+  /**
+   * The revision this one replaced, still stored until the next replacement so that clients holding its info.json
+   * keep working; the Image API answers for it too.
+   */
+  superseded?: PublishedPyramid;
   embedded?: EmbeddedMetadata;
   links: LinkHints;
   createdAt: string;

@@ -35,8 +35,12 @@ export interface RenderPlan {
   size: Size;
 }
 
-/** Fetching more tiles than this means a huge region at a fine level: the limits should have prevented it. */
-export const MAX_TILES_PER_REQUEST = 4096;
+/**
+ * A request within maxArea needs at most a few dozen tiles, since the level read is under twice the output's
+ * resolution. Only distorted sizes (`full/30000,1`) ask for a huge region at a fine level; 512 tiles of 512² bound
+ * the canvas at 134 MP, ~400 MB of pixels, within the function's memory.
+ */
+export const MAX_TILES_PER_REQUEST = 512;
 
 export function planRender(region: Region, size: Size, pyramid: PyramidGeometry): RenderPlan {
   const { width, height, tileSize } = pyramid;

@@ -4,7 +4,7 @@
  * both call this; neither adds IIIF logic of its own.
  */
 import { createHash } from 'node:crypto';
-import { revisionIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
+import { isIdentifier, revisionIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
 import type { ImageItem, PublishedPyramid } from '../core/image-item.ts';
 import {
   ImageRequestError,
@@ -12,6 +12,7 @@ import {
   parseImagePath,
   resolveImageRequest,
   type ApiVersion,
+  type ImageFormat,
   type ResolvedImageRequest,
 } from '../core/image-request.ts';
 import { CACHE_IMMUTABLE, infoJsonKey, pyramidFileKey } from '../core/derivative-layout.ts';
@@ -69,9 +70,12 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
   const version = parsed.kind === 'image' ? parsed.request.version : parsed.version;
   const requested = parsed.kind === 'image' ? parsed.request.identifier : parsed.identifier;
   const { identifier, revision } = splitRevisionIdentifier(requested);
-  const item = await deps.items.get(identifier);
-  const published = item?.status !== 'deleted' ? item?.published : undefined;
-  if (!item || !published) throw new ImageRequestError(404, `no image with identifier "${identifier}"`);
+  // Only what the ingest can have named is looked up: a 3 kB identifier would be a fault of the table, not a 404.
+  const item = isIdentifier(identifier) ? await deps.items.get(identifier) : undefined;
+  const current = item?.status !== 'deleted' ? item?.published : undefined;
+  if (!item || !current) throw new ImageRequestError(404, `no image with identifier "${identifier}"`);
+  // The revision just replaced is still stored (see ImageItem.superseded): clients holding its info.json go on.
+  const published = revision !== undefined && revision === item.superseded?.revision ? item.superseded : current;
   if (revision !== undefined && revision !== published.revision) {
     throw new ImageRequestError(
       404,
@@ -104,6 +108,7 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
     ...published.limits,
     allowUpscaling: deps.settings.upscaling,
   });
+  assertEncodable(resolved, published.limits.maxArea);
   const canonicalUrl = `${serviceUrl(deps, version, requested)}/${resolved.canonical}`;
   const etag = `"${published.revision}-${createHash('sha256').update(`${version}/${resolved.canonical}`).digest('hex').slice(0, 16)}"`;
   const headers: Record<string, string> = {
@@ -157,6 +162,38 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
     };
   }
   return { status: 200, headers, body };
+}
+
+/**
+ * The largest width or height each encoder writes (libvips: WebP 16383, JPEG and GIF 65535); PNG and TIFF are held
+ * to 65535 as well. Within maxArea a `^` size can still be 16 million pixels wide and 1 high.
+ */
+const MAX_DIMENSION: Record<ImageFormat, number> = { jpg: 65_535, png: 65_535, webp: 16_383, tif: 65_535, gif: 65_535 };
+
+/**
+ * A size the encoder cannot write is the client's request, not a fault: 400 before any rendering. So is a
+ * rotation whose bounding box would be far larger than maxArea allows (`^65535,256` turned 45° is 2 gigapixels):
+ * rotating may add corners, at most doubling the area of a square, never more.
+ */
+function assertEncodable(r: ResolvedImageRequest, maxArea: number | undefined): void {
+  const { width, height } = r.size;
+  const degrees = r.rotation.degrees % 360;
+  let box = { width, height };
+  if (degrees % 180 === 90) box = { width: height, height: width };
+  else if (degrees % 90 !== 0) {
+    // The rotated image's bounding box, with a pixel to spare for libvips' rounding.
+    const cos = Math.abs(Math.cos((degrees * Math.PI) / 180));
+    const sin = Math.abs(Math.sin((degrees * Math.PI) / 180));
+    box = { width: Math.ceil(width * cos + height * sin) + 1, height: Math.ceil(width * sin + height * cos) + 1 };
+  }
+  if (maxArea !== undefined && box.width * box.height > 2 * maxArea) {
+    throw new ImageRequestError(400, `size ${width}×${height} rotated by ${degrees}° would be ${box.width}×${box.height}, more than twice maxArea (${maxArea})`);
+  }
+  const max = MAX_DIMENSION[r.format];
+  if (box.width > max || box.height > max) {
+    const rotated = degrees % 180 === 0 ? '' : ` (${box.width}×${box.height} once rotated)`;
+    throw new ImageRequestError(400, `size ${width}×${height}${rotated} is too large for ${r.format}, which holds at most ${max} pixels a side`);
+  }
 }
 
 /** Stored files that are exactly this answer: by the request's own canonical path, then by its 3.0 equivalent. */

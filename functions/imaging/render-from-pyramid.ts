@@ -37,13 +37,14 @@ export async function renderFromPyramid(options: RenderOptions): Promise<Buffer>
     .toBuffer({ resolveWithObject: true });
 
   const { x, y, w, h } = plan.extract;
-  const sized = await sharp(canvas.data, { raw: { width: canvas.info.width, height: canvas.info.height, channels: canvas.info.channels } })
+  // The plan bounds the canvas (MAX_TILES_PER_REQUEST), which may exceed sharp's default input limit.
+  const sized = await sharp(canvas.data, { raw: { width: canvas.info.width, height: canvas.info.height, channels: canvas.info.channels }, limitInputPixels: false })
     .extract({ left: x, top: y, width: w, height: h })
     .resize(plan.size.width, plan.size.height, { fit: 'fill', kernel: w === plan.size.width && h === plan.size.height ? 'nearest' : 'lanczos3' })
     .raw()
     .toBuffer({ resolveWithObject: true });
 
-  let image: Sharp = sharp(sized.data, { raw: { width: sized.info.width, height: sized.info.height, channels: sized.info.channels } });
+  let image: Sharp = sharp(sized.data, { raw: { width: sized.info.width, height: sized.info.height, channels: sized.info.channels }, limitInputPixels: false });
   if (options.rotation.mirror) image = image.flop();
   const degrees = options.rotation.degrees % 360;
   if (degrees !== 0) {

@@ -162,7 +162,8 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       ...(pyramid.rights ? { rights: pyramid.rights } : {}),
     };
 
-    const stillLatest = await deps.items.publish(identifier, attempt, { source, published, embedded, links, timings }, now());
+    const superseded = previous?.published && previous.published.revision !== revision ? previous.published : previous?.superseded;
+    const stillLatest = await deps.items.publish(identifier, attempt, { source, published, ...(superseded ? { superseded } : {}), embedded, links, timings }, now());
     if (!stillLatest) {
       // A newer upload claimed the identifier while this one rendered: withdraw this revision unless it is live.
       const live = (await deps.items.get(identifier))?.published?.revision;
@@ -170,7 +171,7 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       return { status: 'skipped', reason: 'superseded by a newer upload while processing' };
     }
     // Clients that loaded the previous info.json keep working: its revision stays until the next replacement.
-    await pruneRevisions(deps.derivatives, identifier, [revision, previous?.published?.revision]);
+    await pruneRevisions(deps.derivatives, identifier, [revision, superseded?.revision]);
     return { status: 'ready', identifier, revision, files: bytes.files };
   } finally {
     await rm(workDir, { recursive: true, force: true });

@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { storedKeyForPath } from '../core/static-paths.ts';
+import { isIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
+import { splitImagePath, storedKeyForPath } from '../core/static-paths.ts';
 import { answerImageRequest, type ImageApiDeps } from '../image-api/answer-image-request.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 
@@ -41,18 +42,36 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: RouterDeps
     return;
   }
   if (req.method === 'GET' || req.method === 'HEAD') {
-    let key: string | undefined;
-    try {
-      key = storedKeyForPath(decodeURIComponent(url.pathname));
-    } catch {
-      key = undefined; // malformed encoding: the Image API explains
-    }
+    const key = storedKeyFor(url.pathname);
     if (key && (await serveStored(req, res, deps.derivatives, key))) return;
   }
   const answer = await answerImageRequest({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers as Record<string, string | undefined> }, deps);
   const headers = { ...answer.headers };
   if (answer.body !== undefined) headers['content-length'] = String(Buffer.byteLength(answer.body));
   res.writeHead(answer.status, headers).end(answer.body);
+}
+
+/** A canonical `{region}/{size}/{rotation}/{quality}.{format}`, the name of a stored render (bounded, plain ASCII). */
+const STORED_RENDER = /^[a-z0-9,]{1,64}\/\^?[a-z0-9,]{1,64}\/!?[0-9.]{1,32}\/[a-z]{1,16}\.[a-z]{1,8}$/;
+
+/**
+ * The key the CDN's storage origin reads for a path: the mapped file if {@link storedKeyForPath} names one, else
+ * the path itself (S3 is asked for the URI as it is), which is where the Image API stores renders too large to
+ * answer inline. Only for identifiers the ingest can have written: other paths hold no file (and names such as
+ * `%00` or a 300-character segment would make the file-system stand-in for S3 fail).
+ */
+function storedKeyFor(pathname: string): string | undefined {
+  let path: string;
+  try {
+    path = decodeURIComponent(pathname);
+  } catch {
+    return undefined; // malformed encoding: the Image API explains
+  }
+  const parts = splitImagePath(path);
+  if (!parts) return undefined;
+  const { identifier, revision } = splitRevisionIdentifier(parts.identifier);
+  if (!isIdentifier(identifier) || (revision !== undefined && !/^[A-Za-z0-9]{1,64}$/.test(revision))) return undefined;
+  return storedKeyForPath(path) ?? (revision !== undefined && STORED_RENDER.test(parts.rest) ? path.slice(1) : undefined);
 }
 
 async function serveStored(req: IncomingMessage, res: ServerResponse, derivatives: ObjectStore, key: string): Promise<boolean> {

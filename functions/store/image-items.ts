@@ -87,13 +87,21 @@ export class ImageItems {
   async publish(
     identifier: string,
     attempt: string,
-    fields: { source: SourceDescription; published: PublishedPyramid; embedded: EmbeddedMetadata; links: LinkHints; timings: Record<string, number> },
+    fields: {
+      source: SourceDescription;
+      published: PublishedPyramid;
+      superseded?: PublishedPyramid;
+      embedded: EmbeddedMetadata;
+      links: LinkHints;
+      timings: Record<string, number>;
+    },
     now: string,
   ): Promise<boolean> {
     return this.updateIfLatest(identifier, attempt, now, {
       status: 'ready',
       source: fields.source,
       published: fields.published,
+      ...(fields.superseded ? { superseded: fields.superseded } : {}),
       embedded: fields.embedded,
       links: fields.links,
       timings: fields.timings,

@@ -3,8 +3,7 @@
  * sizes → files on local disk) against `vips dzsave --layout iiif3 --tile-size 512` on the same master, in the
  * same run. Then the upload of the pyramid to the local S3 stand-in, reported separately.
  *
- * The master is the Ruisdael painting from the fixtures scaled to ~100 MP with film-grain noise laid over it, so
- * it compresses and decodes like a real photograph rather than a flat gradient. Last line: JSON figures.
+ * The master: see master.ts. Last line: JSON figures.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -13,31 +12,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import sharp from 'sharp';
+import { makePhotographicMaster } from './master.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const work = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'bench-ingest-'));
 const master = join(work, 'master-100mp.jpg');
-const painting = [resolve(root, 'test/fixtures/images/bentheim.jpg'), resolve(root, '../shared/fixtures/images/artwork/bentheim.jpg')].find(existsSync);
-if (!painting) throw new Error('bentheim.jpg not found in test/fixtures/images or ../shared/fixtures/images/artwork');
 
 function ensureVips(): void {
   if (spawnSync('vips', ['--version']).status === 0) return;
   console.log('installing libvips-tools (Debian) for the reference measurement …');
   const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
   execFileSync(sudo[0] ?? 'apt-get', [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-qq', 'libvips-tools'], { stdio: 'inherit' });
-}
-
-async function makeMaster(): Promise<{ width: number; height: number }> {
-  const width = 11_547;
-  const height = 8_660;
-  const grain = await sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 18 } } }).raw().toBuffer();
-  await sharp(painting!)
-    .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
-    .composite([{ input: grain, raw: { width, height, channels: 3 }, blend: 'overlay' }])
-    .jpeg({ quality: 90 })
-    .toFile(master);
-  return { width, height };
 }
 
 function timeCommand(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; peakRssMb: number; stdout: string } {
@@ -54,7 +40,7 @@ function timeCommand(command: string, args: string[], env: NodeJS.ProcessEnv = p
 }
 
 ensureVips();
-const { width, height } = await makeMaster();
+const { width, height } = await makePhotographicMaster(master);
 console.log(`master: ${width}×${height} = ${((width * height) / 1e6).toFixed(1)} MP, ${(statSync(master).size / 1e6).toFixed(1)} MB JPEG`);
 
 // imagehub runs as Lambda runs it: an esbuild bundle on plain node, not through tsx.

@@ -38,6 +38,12 @@ describe('planRender', () => {
     expect(plan.extract).toEqual({ x: 488, y: 500, w: 300, h: 200 });
   });
 
+  it('refuses distorted sizes that would read a huge region at full resolution', () => {
+    expect(() => planRender({ x: 0, y: 0, w: 30000, h: 30000 }, { width: 30000, height: 1 }, pyramid(30000, 30000))).toThrow(RangeError);
+    // The same region at a sane size reads one coarse level.
+    expect(planRender({ x: 0, y: 0, w: 30000, h: 30000 }, { width: 1000, height: 1000 }, pyramid(30000, 30000)).tiles.length).toBeLessThanOrEqual(16);
+  });
+
   it('names tiles exactly as the stored pyramid does, for any image and request', () => {
     fc.assert(
       fc.property(
