@@ -13,6 +13,8 @@ export interface PyramidGeometry {
   height: number;
   tileSize: number;
   scaleFactors: readonly number[];
+  /** Whole levels stored as single files (the info.json `sizes`): one read instead of many tiles. */
+  sizes?: readonly Size[];
 }
 
 export interface PlannedTile {
@@ -56,6 +58,16 @@ export function planRender(region: Region, size: Size, pyramid: PyramidGeometry)
   const row0 = Math.floor(y0 / tileSize);
   const col1 = Math.floor((x1 - 1) / tileSize);
   const row1 = Math.floor((y1 - 1) / tileSize);
+  const stored = pyramid.sizes?.find((s) => s.width === level.width && s.height === level.height);
+  if (stored && x0 === 0 && y0 === 0 && x1 === level.width && y1 === level.height) {
+    return {
+      scaleFactor,
+      canvas: level,
+      tiles: [{ path: `full/${level.width},${level.height}/0/default.jpg`, left: 0, top: 0, size: level }],
+      extract: { x: 0, y: 0, w: level.width, h: level.height },
+      size,
+    };
+  }
   const count = (col1 - col0 + 1) * (row1 - row0 + 1);
   if (count > MAX_TILES_PER_REQUEST) throw new RangeError(`a request needing ${count} tiles exceeds ${MAX_TILES_PER_REQUEST}`);
 

@@ -130,7 +130,13 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
 
   let plan;
   try {
-    plan = planRender(resolved.region, resolved.size, { width: published.width, height: published.height, tileSize: published.tileSize, scaleFactors: published.scaleFactors });
+    plan = planRender(resolved.region, resolved.size, {
+      width: published.width,
+      height: published.height,
+      tileSize: published.tileSize,
+      scaleFactors: published.scaleFactors,
+      sizes: published.sizes,
+    });
   } catch (error) {
     if (error instanceof RangeError) {
       throw new ImageRequestError(400, `this region and size would need more than ${MAX_TILES_PER_REQUEST} tiles; ask for a smaller region or size`);

@@ -29,24 +29,27 @@ const FORMATS_WITH_ALPHA: ReadonlySet<ImageFormat> = new Set(['png', 'webp', 'ti
 
 export async function renderFromPyramid(options: RenderOptions): Promise<Buffer> {
   const { plan } = options;
-  const tiles = await fetchAll(plan.tiles.map((t) => t.path), options.fetchTile, options.concurrency ?? 16);
-
-  const canvas = await sharp({ create: { width: plan.canvas.width, height: plan.canvas.height, channels: 3, background: OPAQUE_BACKGROUND } })
-    .composite(plan.tiles.map((t, i) => ({ input: Buffer.from(tiles[i]!.buffer, tiles[i]!.byteOffset, tiles[i]!.byteLength), left: t.left, top: t.top })))
-    .raw()
-    .toBuffer({ resolveWithObject: true });
-
+  const tiles = (await fetchAll(plan.tiles.map((t) => t.path), options.fetchTile, options.concurrency ?? 16)).map((t) =>
+    Buffer.from(t.buffer, t.byteOffset, t.byteLength),
+  );
+  const across = plan.tiles.filter((t) => t.top === plan.tiles[0]!.top).length;
   const { x, y, w, h } = plan.extract;
-  // The plan bounds the canvas (MAX_TILES_PER_REQUEST), which may exceed sharp's default input limit.
-  const sized = await sharp(canvas.data, { raw: { width: canvas.info.width, height: canvas.info.height, channels: canvas.info.channels }, limitInputPixels: false })
+  // `join` lays the tiles out row by row in cells as large as the largest tile; only the image's last column and
+  // row are narrower, so their padding lies outside the extract. The tiles' own profile is kept, not converted:
+  // they are sRGB already, and a transform over the canvas would cost more than the rest.
+  const level = (tiles.length === 1 ? sharp(tiles[0]!) : sharp(tiles, { join: { across } }))
+    .keepIccProfile()
     .extract({ left: x, top: y, width: w, height: h })
-    .resize(plan.size.width, plan.size.height, { fit: 'fill', kernel: w === plan.size.width && h === plan.size.height ? 'nearest' : 'lanczos3' })
-    .raw()
-    .toBuffer({ resolveWithObject: true });
+    .resize(plan.size.width, plan.size.height, { fit: 'fill', kernel: w === plan.size.width && h === plan.size.height ? 'nearest' : 'lanczos3' });
 
-  let image: Sharp = sharp(sized.data, { raw: { width: sized.info.width, height: sized.info.height, channels: sized.info.channels }, limitInputPixels: false });
-  if (options.rotation.mirror) image = image.flop();
   const degrees = options.rotation.degrees % 360;
+  const colour = options.quality === 'default' || options.quality === 'color';
+  if (degrees === 0 && !options.rotation.mirror && colour) return encode(level, options, 'keep');
+
+  // Mirroring, rotation and quality act on the sized image (Image API order: region, size, rotation, quality).
+  const sized = await level.raw().toBuffer({ resolveWithObject: true });
+  let image: Sharp = sharp(sized.data, { raw: { width: sized.info.width, height: sized.info.height, channels: sized.info.channels } });
+  if (options.rotation.mirror) image = image.flop();
   if (degrees !== 0) {
     const alpha = FORMATS_WITH_ALPHA.has(options.format) && degrees % 90 !== 0;
     if (alpha) image = image.ensureAlpha();
@@ -54,13 +57,15 @@ export async function renderFromPyramid(options: RenderOptions): Promise<Buffer>
   }
   if (options.quality === 'gray') image = image.grayscale();
   if (options.quality === 'bitonal') image = image.threshold(128, { grayscale: true });
-  return encode(image, options);
+  return encode(image, options, colour ? 'tag' : 'none');
 }
 
-function encode(image: Sharp, options: RenderOptions): Promise<Buffer> {
-  const colour = options.quality === 'default' || options.quality === 'color';
-  // The pixels are sRGB (the pyramid is); tag them so, like the tiles. Grey and bitonal outputs stay untagged.
-  let out = colour && options.format !== 'gif' ? image.withIccProfile('srgb') : image;
+/**
+ * `keep`: the tiles' own profile (sRGB, or none for untagged masters, like the tiles); `tag`: pixels that went
+ * through a raw step, tagged sRGB; `none`: grey and bitonal outputs stay untagged.
+ */
+function encode(image: Sharp, options: RenderOptions, profile: 'keep' | 'tag' | 'none'): Promise<Buffer> {
+  let out = options.format === 'gif' || profile === 'none' ? image : profile === 'keep' ? image.keepIccProfile() : image.withIccProfile('srgb');
   if (options.embedded && options.format !== 'gif') {
     const exif = derivativeExif(options.embedded);
     if (Object.keys(exif).length) out = out.withExif({ IFD0: exif });

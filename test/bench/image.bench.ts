@@ -6,7 +6,8 @@
  *   reference: a JPEG-compressed tiled pyramidal TIFF of the same master (what serverless-iiif asks its users to
  *              provide: its best case), dimensions of every page given up front.
  *
- * Requests (seeded): tile-aligned tiles at every level (what viewers ask), non-aligned regions (`!800,800`),
+ * Requests (seeded): tile-aligned tiles at every level (what viewers ask), non-aligned regions of 0.6–9 MP at
+ * `!800,800`,
  * `!1200,1200` renditions, `pct:` sizes, `max` within maxArea. Each side runs in its own process, one request at
  * a time, after a short warm-up. Last line: JSON.
  */
@@ -59,8 +60,10 @@ function requestPaths(identifier: string, count: number): string[] {
       const tile = pick(tilesAt(width, height, DEFAULTS.tileSize, pick(factors)));
       request = `${tile.regionParam}/${tile.size.width},${tile.size.height}/0/default.jpg`;
     } else if (kind < 0.6) {
-      const w = int(200, 3000);
-      const h = int(200, 3000);
+      // Both sides at least 800 px: iiif-processor 7 refuses `!800,800` of a region narrower than that in either
+      // direction as "upscaling", although fitting inside never enlarges it.
+      const w = int(800, 3000);
+      const h = int(800, 3000);
       request = `${int(0, width - w)},${int(0, height - h)},${w},${h}/!800,800/0/default.jpg`;
     } else if (kind < 0.75) {
       request = 'full/!1200,1200/0/default.jpg';
@@ -176,6 +179,20 @@ console.log(`master: ${MASTER_SIZE.width}×${MASTER_SIZE.height}; reference pyra
 console.log(`${REQUESTS} seeded requests (+${WARMUP} warm-up), one at a time, from the S3 stand-in`);
 console.log(`imagehub:       p50 ${figures.imagehub_p50_ms.toFixed(1)} ms, p95 ${figures.imagehub_p95_ms.toFixed(1)} ms, peak RSS ${imagehub.peakRssMb.toFixed(0)} MB`);
 console.log(`iiif-processor: p50 ${figures.reference_p50_ms.toFixed(1)} ms, p95 ${figures.reference_p95_ms.toFixed(1)} ms, peak RSS ${reference.peakRssMb.toFixed(0)} MB`);
+const kindOf = (path: string): string => {
+  const [region, size] = path.split('/').slice(4, 6) as [string, string];
+  if (size === 'max') return 'full/max';
+  if (size.startsWith('pct:')) return 'full/pct:n';
+  if (size === '!1200,1200') return 'full/!1200,1200';
+  if (size === '!800,800') return 'region/!800,800';
+  return region === 'full' ? 'tile (one-tile level)' : 'tile';
+};
+const measured = JSON.parse(readFileSync(planFile, 'utf8')).paths.slice(WARMUP) as string[];
+for (const kind of [...new Set(measured.map(kindOf))].sort()) {
+  const pick = (side: Side) => side.latencies.filter((_, i) => kindOf(measured[i]!) === kind);
+  const ours = pick(imagehub);
+  console.log(`  ${kind.padEnd(22)} n=${String(ours.length).padStart(3)}  p50 ${percentile(ours, 50).toFixed(1).padStart(6)} ms vs ${percentile(pick(reference), 50).toFixed(1).padStart(6)} ms`);
+}
 console.log(`ratio p50 ${(figures.imagehub_p50_ms / figures.reference_p50_ms).toFixed(3)}, p95 ${(figures.imagehub_p95_ms / figures.reference_p95_ms).toFixed(3)}`);
 rmSync(work, { recursive: true, force: true });
 console.log(

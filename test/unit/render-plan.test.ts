@@ -38,6 +38,16 @@ describe('planRender', () => {
     expect(plan.extract).toEqual({ x: 488, y: 500, w: 300, h: 200 });
   });
 
+  it('reads a whole level from its stored size file rather than its tiles', () => {
+    const geometry = { ...pyramid(11547, 8660), sizes: [{ width: 1444, height: 1083 }, { width: 2887, height: 2165 }] };
+    const plan = planRender({ x: 0, y: 0, w: 11547, h: 8660 }, { width: 1200, height: 900 }, geometry);
+    expect(plan.scaleFactor).toBe(8);
+    expect(plan.tiles).toEqual([{ path: 'full/1444,1083/0/default.jpg', left: 0, top: 0, size: { width: 1444, height: 1083 } }]);
+    expect(plan.extract).toEqual({ x: 0, y: 0, w: 1444, h: 1083 });
+    // A region of that level still reads tiles.
+    expect(planRender({ x: 0, y: 0, w: 5000, h: 5000 }, { width: 600, height: 600 }, geometry).tiles.length).toBeGreaterThan(1);
+  });
+
   it('refuses distorted sizes that would read a huge region at full resolution', () => {
     expect(() => planRender({ x: 0, y: 0, w: 30000, h: 30000 }, { width: 30000, height: 1 }, pyramid(30000, 30000))).toThrow(RangeError);
     // The same region at a sane size reads one coarse level.
