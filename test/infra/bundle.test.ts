@@ -5,7 +5,8 @@
  */
 import { PutObjectCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import sharp from 'sharp';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,15 +19,18 @@ import { PROJECT_ROOT, synthesize } from './synth.ts';
 let standIns: StandIns;
 let outdir: string;
 let handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
+let imageApi: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 beforeAll(async () => {
   const synth = synthesize();
   outdir = synth.outdir;
-  const fn = Object.values(synth.template.findResources('AWS::Lambda::Function')).find((r) =>
-    String((r as { Properties: { Description?: string } }).Properties.Description).startsWith('imagehub ingest'),
-  ) as { Properties: { Code: { S3Key: string } } };
   // The asset's S3 key is its hash; cdk.out keeps the staged files in asset.{hash}.
-  const bundle = join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
+  const bundleOf = (description: string) => {
+    const fn = Object.values(synth.template.findResources('AWS::Lambda::Function')).find((r) =>
+      String((r as { Properties: { Description?: string } }).Properties.Description).startsWith(description),
+    ) as { Properties: { Code: { S3Key: string } } };
+    return pathToFileURL(join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs')).href;
+  };
 
   standIns = await startStandIns();
   Object.assign(process.env, {
@@ -43,7 +47,8 @@ beforeAll(async () => {
   });
   await ensureBuckets(createS3Client(), ['masters', 'derivatives']);
   await ensureTable(new DynamoDBClient({ endpoint: standIns.dynamoEndpoint }), 'imagehub');
-  ({ handler } = (await import(pathToFileURL(bundle).href)) as { handler: typeof handler });
+  ({ handler } = (await import(bundleOf('imagehub ingest'))) as { handler: typeof handler });
+  ({ handler: imageApi } = (await import(bundleOf('imagehub Image API'))) as { handler: typeof imageApi });
 }, 180_000);
 
 afterAll(async () => {
@@ -107,3 +112,29 @@ it('ingests a master and refuses a broken one, reporting only the fault as a bat
   expect(info.width).toBe(ready!.published!.width);
   expect(ready!.published!.revision).toBe(info.id.split('~').pop());
 }, 120_000);
+
+it('answers an Image API request with the deployed Image API bundle, public URLs from the CDN host', async () => {
+  // Runs after the ingest test above published mskgent.be:1829-A.
+  const event = (path: string) =>
+    ({
+      version: '2.0',
+      rawPath: path,
+      rawQueryString: '',
+      headers: { host: 'abc.execute-api.eu-west-1.amazonaws.com', 'x-imagehub-viewer-host': 'd111.cloudfront.net' },
+      requestContext: { http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' } },
+      isBase64Encoded: false,
+    }) as unknown as APIGatewayProxyEventV2;
+  // The function itself has no IMAGEHUB_PUBLIC_URL behind CloudFront's own domain (see lib/image-api.ts).
+  delete process.env.IMAGEHUB_PUBLIC_URL;
+  const png = await imageApi(event('/iiif/3/mskgent.be:1829-A/full/200,/90/gray.png'), context);
+  expect(png.statusCode).toBe(200);
+  expect(png.isBase64Encoded).toBe(true);
+  expect(png.headers?.link).toContain('<https://d111.cloudfront.net/iiif/3/mskgent.be:1829-A/full/200,');
+  const meta = await sharp(Buffer.from(png.body!, 'base64')).metadata();
+  expect(meta.format).toBe('png');
+  expect(meta.height).toBe(200); // rotated by 90°: the requested width is now the height
+  const bad = await imageApi(event('/iiif/3/mskgent.be:1829-A/full/200,/0/default.bmp'), context);
+  expect(bad.statusCode).toBe(400);
+  expect(bad.body).toMatch(/format/);
+}, 60_000);
+
