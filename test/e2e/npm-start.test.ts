@@ -1,0 +1,79 @@
+/**
+ * `npm start` as a user runs it: a process with its own data folder, an image copied into the inbox, then the
+ * static files and the dynamic Image API over HTTP on the printed URL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const data = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'imagehub-e2e-'));
+let child: ChildProcess;
+let url: string;
+
+beforeAll(async () => {
+  child = spawn('npm', ['start', '--silent'], {
+    cwd: ROOT,
+    env: { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  url = await new Promise<string>((resolveUrl, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`npm start printed no URL:\n${output}`)), 60_000);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /running at (http:\/\/\S+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolveUrl(match[1]!);
+      }
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+}, 90_000);
+
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  rmSync(data, { recursive: true, force: true });
+});
+
+async function waitFor(address: string, timeoutMs = 60_000): Promise<Response> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await fetch(address);
+    if (response.status === 200 || Date.now() > deadline) return response;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+it('ingests an image dropped into the inbox and serves it statically and dynamically', async () => {
+  mkdirSync(join(data, 'inbox', 'mskgent.be'), { recursive: true });
+  copyFileSync(join(ROOT, 'test/fixtures/images/bentheim.jpg'), join(data, 'inbox', 'mskgent.be', '1829-A.jpg'));
+
+  const info = await waitFor(`${url}/iiif/3/mskgent.be:1829-A/info.json`);
+  expect(info.status).toBe(200);
+  const body = (await info.json()) as { id: string; width: number; height: number; profile: string };
+  expect(body.id.startsWith(`${url}/iiif/3/mskgent.be:1829-A~`)).toBe(true);
+  expect(body.profile).toBe('level2');
+
+  const base = await fetch(`${url}/iiif/3/mskgent.be:1829-A`, { redirect: 'manual' });
+  expect(base.status).toBe(303);
+
+  const rotated = await fetch(`${body.id}/pct:10,10,50,50/!300,300/90/gray.webp`);
+  expect(rotated.status).toBe(200);
+  expect(rotated.headers.get('content-type')).toBe('image/webp');
+  const meta = await sharp(Buffer.from(await rotated.arrayBuffer())).metadata();
+  expect(Math.max(meta.width, meta.height)).toBe(300);
+
+  const v2 = await fetch(`${url}/iiif/2/mskgent.be:1829-A/full/150,/0/default.png`);
+  expect(v2.status).toBe(200);
+  expect((await sharp(Buffer.from(await v2.arrayBuffer())).metadata()).width).toBe(150);
+}, 120_000);
