@@ -2,9 +2,9 @@
  * The derivative store: the bucket of published tiles, sizes and info.json files, laid out by their public paths
  * (functions/core/derivative-layout.ts). Private; only CloudFront reads it (Origin Access Control).
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { PRIVATE_BUCKET } from './private-bucket.ts';
 
 export interface DerivativeStoreProps {
   /** A bucket the museum already has; otherwise one is created. */
@@ -18,13 +18,7 @@ export class DerivativeStore extends Construct {
     super(scope, id);
     this.bucket =
       props.bucket ??
-      new Bucket(this, 'Bucket', {
-        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-        encryption: BucketEncryption.S3_MANAGED,
-        enforceSSL: true,
-        objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        // Derivatives can be regenerated from the masters, but published URLs are cited: never delete with the stack.
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
+      // Derivatives can be regenerated from the masters, but published URLs are cited: retained with the stack.
+      new Bucket(this, 'Bucket', PRIVATE_BUCKET);
   }
 }

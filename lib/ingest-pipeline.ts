@@ -2,17 +2,18 @@
  * The ingest pipeline: ingest bucket → S3 notifications → SQS (dead-letter queue behind it) → ingest function,
  * which writes tiles, sizes and info.json to the derivative store and an image item to the metadata table.
  */
-import { CfnOutput, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import { BlockPublicAccess, Bucket, BucketEncryption, EventType, ObjectOwnership, type IBucket } from 'aws-cdk-lib/aws-s3';
+import { Bucket, EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { imagehubFunction } from './lambda-defaults.ts';
+import { PRIVATE_BUCKET } from './private-bucket.ts';
 
 /** Attempts per S3 event before it goes to the dead-letter queue (and the image item is marked failed). */
 export const INGEST_MAX_RECEIVE_COUNT = 3;
@@ -59,16 +60,12 @@ export class IngestPipeline extends Construct {
     this.bucket =
       props.ingestBucket ??
       new Bucket(this, 'Bucket', {
-        blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-        encryption: BucketEncryption.S3_MANAGED,
-        enforceSSL: true,
-        objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        ...PRIVATE_BUCKET,
         // Masters are the museum's originals: an overwrite or delete stays recoverable for 90 days.
         versioned: true,
         lifecycleRules: [
           { noncurrentVersionExpiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(7) },
         ],
-        removalPolicy: RemovalPolicy.RETAIN,
       });
 
     const timeout = INGEST_DEFAULTS.timeout;
