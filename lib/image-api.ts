@@ -1,11 +1,13 @@
 /**
  * The Image API: an HTTP API (API Gateway v2) in front of the function that answers every Image API request no
- * stored file answers, rendering from the stored pyramid. CloudFront reaches it when S3 misses (origin group).
+ * stored file answers, rendering from the stored pyramid (and lossless full-resolution crops of TIFF masters from
+ * byte ranges of the master). CloudFront reaches it when S3 misses (origin group).
  */
 import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -58,5 +60,14 @@ export class ImageApi extends Construct {
       createDefaultStage: true,
     });
     new CfnOutput(this, 'ImageApiEndpoint', { value: this.api.apiEndpoint, description: 'Origin of the Image API (use the CDN URL)' });
+  }
+
+  /**
+   * Lossless full-resolution crops of TIFF masters read byte ranges of the master: GetObject on the ingest bucket's
+   * objects, nothing else (no listing, no writes, no other versions). Granted after the ingest pipeline exists,
+   * which itself needs the CDN in front of this API.
+   */
+  grantMasterReads(ingest: IBucket): void {
+    this.function.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [ingest.arnForObjects('*')] }));
   }
 }

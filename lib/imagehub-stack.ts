@@ -74,5 +74,6 @@ export class ImagehubStack extends Stack {
       ...(props.ingestMaxConcurrency ? { maxConcurrency: props.ingestMaxConcurrency } : {}),
       ...(props.settings ? { settings: props.settings } : {}),
     });
+    this.imageApi.grantMasterReads(this.ingest.bucket);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * One Image API request, answered: parse → find the image → validate against it (core) → a stored file if one
- * answers exactly, else render from the pyramid → HTTP answer. The Lambda handler and the one-machine router
- * both call this; neither adds IIIF logic of its own.
+ * answers exactly, else render (from the pyramid; a lossless full-resolution crop of a TIFF master from byte ranges
+ * of the master) → HTTP answer. The Lambda handler and the one-machine router both call this; neither adds IIIF
+ * logic of its own.
  */
 import { createHash } from 'node:crypto';
 import { isIdentifier, revisionIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
@@ -22,7 +23,8 @@ import type { IngestSettings } from '../core/settings.ts';
 import { FORWARDED_HOST } from '../core/http-headers.ts';
 import { storedKeyForPath } from '../core/static-paths.ts';
 
-import { renderFromPyramid } from '../imaging/render-from-pyramid.ts';
+import { MasterRegionUnavailable, readMasterRegion, renderMasterRegion, type RangeSource } from '../imaging/master-region.ts';
+import { renderFromPyramid, type FinishOptions } from '../imaging/render-from-pyramid.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 
 export interface HttpAnswer {
@@ -35,6 +37,13 @@ export interface ImageApiDeps {
   items: { get(identifier: string): Promise<ImageItem | undefined> };
   derivatives: Pick<ObjectStore, 'get' | 'getBytes' | 'putBody'>;
   settings: Pick<IngestSettings, 'publicUrl' | 'jpegQuality' | 'upscaling' | 'maxInlineBytes'>;
+  /**
+   * Ranged reads of masters in the bucket an image item names, for lossless full-resolution crops of TIFF masters
+   * (see {@link renderFromMaster}). Without it every answer comes from the pyramid.
+   */
+  masters?: (bucket: string) => Pick<ObjectStore, 'readRange'>;
+  /** Why a master did not give an answer it was eligible for (the pyramid gave it): `warn` when unexpected. */
+  log?: (level: 'info' | 'warn', message: string, details: Record<string, unknown>) => void;
 }
 
 export interface ImageApiRequest {
@@ -110,7 +119,12 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
   });
   assertEncodable(resolved, published.limits.maxArea);
   const canonicalUrl = `${serviceUrl(deps, version, requested)}/${resolved.canonical}`;
-  const etag = `"${published.revision}-${createHash('sha256').update(`${version}/${resolved.canonical}`).digest('hex').slice(0, 16)}"`;
+  // The bytes depend on the revision, the canonical request and which source answers (a lossless crop from the
+  // master, or the pyramid when the master cannot give it): a client never revalidates one against the other.
+  const fromMaster = published === current && masterEligible(item, current, resolved, deps);
+  const etagFor = (source: 'm' | 'p') =>
+    `"${published.revision}-${createHash('sha256').update(`${version}/${resolved.canonical}`).digest('hex').slice(0, 16)}${source}"`;
+  const etag = etagFor(fromMaster ? 'm' : 'p');
   const headers: Record<string, string> = {
     ...cors(),
     'content-type': mediaTypeFor(resolved.format),
@@ -128,6 +142,41 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
     if (stored) return { status: 200, headers, body: stored };
   }
 
+  const finish: FinishOptions = {
+    rotation: resolved.rotation,
+    quality: resolved.quality,
+    format: resolved.format,
+    jpegQuality: deps.settings.jpegQuality,
+    ...(item.embedded ? { embedded: item.embedded } : {}),
+  };
+  // A lossless crop at full resolution of the current revision may come from a TIFF master's own bytes (see
+  // renderFromMaster); everything else, and whatever the master cannot give, comes from the pyramid.
+  let body = fromMaster ? await renderFromMaster(item, current, resolved, finish, deps) : undefined;
+  if (!body) {
+    body = await renderFromTiles(revisionId, published, resolved, finish, deps);
+    headers.etag = etagFor('p');
+  }
+
+  if (body.length > deps.settings.maxInlineBytes) {
+    // Too large for a Lambda response: store it where the CDN serves stored files, under the revision's canonical
+    // URL, and send the client there. The copy is immutable and goes with the revision when it is pruned.
+    const key = `iiif/${version}/${revisionId}/${resolved.canonical}`;
+    await deps.derivatives.putBody(key, body, { contentType: headers['content-type']!, cacheControl: CACHE_IMMUTABLE });
+    return {
+      status: 303,
+      headers: { ...cors(), location: `${serviceUrl(deps, version, revisionId)}/${resolved.canonical}`, 'cache-control': CACHE_ERROR },
+    };
+  }
+  return { status: 200, headers, body };
+}
+
+async function renderFromTiles(
+  revisionId: string,
+  published: PublishedPyramid,
+  resolved: ResolvedImageRequest,
+  finish: FinishOptions,
+  deps: ImageApiDeps,
+): Promise<Buffer> {
   let plan;
   try {
     plan = planRender(resolved.region, resolved.size, {
@@ -143,32 +192,91 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
     }
     throw error;
   }
-  const body = await renderFromPyramid({
+  return renderFromPyramid({
+    ...finish,
     plan,
     fetchTile: async (path) => {
       const tile = await deps.derivatives.getBytes(pyramidFileKey(revisionId, path));
       if (!tile) throw new Error(`stored pyramid of ${revisionId} lacks ${path}`); // the store is damaged: a fault
       return tile;
     },
-    rotation: resolved.rotation,
-    quality: resolved.quality,
-    format: resolved.format,
-    jpegQuality: deps.settings.jpegQuality,
-    ...(item.embedded ? { embedded: item.embedded } : {}),
   });
-
-  if (body.length > deps.settings.maxInlineBytes) {
-    // Too large for a Lambda response: store it where the CDN serves stored files, under the revision's canonical
-    // URL, and send the client there. The copy is immutable and goes with the revision when it is pruned.
-    const key = `iiif/${version}/${revisionId}/${resolved.canonical}`;
-    await deps.derivatives.putBody(key, body, { contentType: headers['content-type']!, cacheControl: CACHE_IMMUTABLE });
-    return {
-      status: 303,
-      headers: { ...cors(), location: `${serviceUrl(deps, version, revisionId)}/${resolved.canonical}`, 'cache-control': CACHE_ERROR },
-    };
-  }
-  return { status: 200, headers, body };
 }
+
+/** Lossless formats that promise the master's pixels, which the JPEG tiles (q85) only approximate. */
+const LOSSLESS: ReadonlySet<ImageFormat> = new Set(['png', 'tif']);
+
+/**
+ * A PNG or TIFF of a region at full resolution (no scaling), from a TIFF master: read from the master by byte
+ * ranges, never whole (imaging/master-region.ts), then the tiles' colour recipe and the usual finishing, so it
+ * differs from the pyramid's answer only by the JPEG loss the tiles carry. Used only when the master certainly is
+ * the one the revision was made from and maps one to one onto the published image:
+ * - the current revision: ingest writes `published` and `source` together in one conditional update, so they
+ *   describe the same master; a superseded revision's master is not recorded, so it answers from its tiles;
+ * - every range is read with If-Match on the master's recorded ETag: a master replaced under the same key (a newer
+ *   upload still processing, or one that failed) is never read, and the pyramid answers until the new revision
+ *   is published;
+ * - EXIF orientation 1 or none: otherwise region coordinates name the turned image and the master's bytes do not
+ *   (turning the region read is possible, but rarely worth it for TIFF masters, which are seldom turned);
+ * - the published dimensions are the master's, the region is within maxArea, and the blocks under it are within
+ *   the reader's budgets (64 MiB read, 128 MiB decoded).
+ * Anything else, and any failure to read, answers from the pyramid; failures are logged.
+ */
+async function renderFromMaster(
+  item: ImageItem,
+  published: PublishedPyramid,
+  resolved: ResolvedImageRequest,
+  finish: FinishOptions,
+  deps: ImageApiDeps,
+): Promise<Buffer | undefined> {
+  if (!masterEligible(item, published, resolved, deps)) return undefined;
+  const source = item.source!;
+  const { region } = resolved;
+  const store = deps.masters!(source.bucket);
+  const master: RangeSource = {
+    size: source.size,
+    read: async (offset, length) => {
+      const bytes = await store.readRange(source.key, offset, length, { ifMatch: source.etag! });
+      if (!bytes) throw new MasterRegionUnavailable('the master was replaced or removed since this revision was published');
+      return bytes;
+    },
+  };
+  try {
+    const read = await readMasterRegion(master, { page: source.page, region });
+    return await renderMasterRegion(read, source, finish);
+  } catch (error) {
+    const expected = error instanceof MasterRegionUnavailable;
+    deps.log?.(expected ? 'info' : 'warn', 'answered from the pyramid: the master did not give this region', {
+      identifier: item.identifier,
+      key: source.key,
+      region: `${region.x},${region.y},${region.w},${region.h}`,
+      reason: error instanceof Error ? error.message : String(error),
+    });
+    return undefined;
+  }
+}
+
+/** Whether {@link renderFromMaster} may answer: decided before any I/O, so the ETag can say which source answers. */
+function masterEligible(item: ImageItem, published: PublishedPyramid, resolved: ResolvedImageRequest, deps: ImageApiDeps): boolean {
+  const source = item.source;
+  const { region, size } = resolved;
+  return (
+    deps.masters !== undefined &&
+    source !== undefined &&
+    LOSSLESS.has(resolved.format) &&
+    size.width === region.w &&
+    size.height === region.h &&
+    source.format === 'tiff' &&
+    (source.orientation ?? 1) === 1 &&
+    source.etag !== undefined &&
+    source.width === published.width &&
+    source.height === published.height &&
+    region.w * region.h <= (published.limits.maxArea ?? MASTER_CROP_MAX_AREA)
+  );
+}
+
+/** Without a maxArea, the largest master crop rendered in memory (4096², as the default maxArea). */
+const MASTER_CROP_MAX_AREA = 16_777_216;
 
 /**
  * The largest width or height each encoder writes (libvips: WebP 16383, JPEG and GIF 65535); PNG and TIFF are held

@@ -47,11 +47,19 @@ let cached: ReturnType<typeof createImageApiHandler> | undefined;
 export const handler = (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
   if (!cached) {
     const settings = parseIngestSettings(process.env, { publicUrlOptional: true });
-    cached = createImageApiHandler({
-      items: new ImageItems(createDocumentClient(), settings.tableName),
-      derivatives: new ObjectStore(createS3Client(), settings.derivativeBucket),
-      settings,
-    });
+    const s3 = createS3Client();
+    const logger = new Logger({ serviceName: 'imagehub-image-api' });
+    cached = createImageApiHandler(
+      {
+        items: new ImageItems(createDocumentClient(), settings.tableName),
+        derivatives: new ObjectStore(s3, settings.derivativeBucket),
+        settings,
+        // Masters are read by byte ranges from the bucket their image item names (read-only grant: lib/image-api.ts).
+        masters: (bucket) => new ObjectStore(s3, bucket),
+        log: (level, message, details) => logger[level](message, details),
+      },
+      logger,
+    );
   }
   return cached(event, context);
 };

@@ -22,7 +22,7 @@ import {
   type SizeLimits,
 } from '../core/pyramid.ts';
 import { tileAliases } from '../core/static-paths.ts';
-import { MasterRejectedError, rejectionReason, type Master } from './master.ts';
+import { MasterRejectedError, rejectionReason, type Master, type MasterDescription } from './master.ts';
 
 export interface PyramidOptions {
   tileSize: number;
@@ -59,14 +59,13 @@ export async function renderPyramid(master: Master, workDir: string, options: Py
   const root = join(workDir, 'pyramid');
   const scaleFactors = scaleFactorsFor(width, height, tileSize);
 
-  let pipeline = sharp(master.input, {
+  const decoded = sharp(master.input, {
     page: master.page,
     limitInputPixels: options.maxInputPixels,
     failOn: 'error',
     unlimited: false,
   }).autoOrient();
-  if (master.description.hasAlpha) pipeline = pipeline.flatten({ background: FLATTEN_BACKGROUND });
-  pipeline = withDerivativeMetadata(pipeline, master.embedded, colourHandling(master))
+  const pipeline = withDerivativeMetadata(inDerivativeColour(decoded, master.description), master.embedded)
     .jpeg(jpegOptions(options))
     .tile({ size: tileSize, overlap: 0, layout: 'iiif3' });
   const started = performance.now();
@@ -150,31 +149,22 @@ function smallestLevelCovering(width: number, height: number, scaleFactors: read
   return chosen;
 }
 
-type ColourHandling = 'convert' | 'keep' | 'untagged';
-
 /**
- * Masters with an ICC profile, and CMYK ones (which have no meaning without one), are colour-managed into sRGB and
- * their derivatives tagged with a compact sRGB profile. An untagged RGB or grey master is sRGB by the web's
- * convention: its derivatives stay untagged like the master, which spares an identity transform over every pixel
- * (measured: a quarter of a second per 100 MP).
+ * The master's pixels as every derivative shows them: alpha flattened onto white (JPEG has none), and colour in 8-bit
+ * sRGB. Masters with an ICC profile, and CMYK ones (which have no meaning without one), are colour-managed into sRGB
+ * and tagged with a compact sRGB profile. An untagged RGB or grey master is sRGB by the web's convention: its
+ * derivatives stay untagged like the master, which spares an identity transform over every pixel (measured: a
+ * quarter of a second per 100 MP). The Image API applies the same to regions it reads from a TIFF master
+ * (imaging/master-region.ts), so those agree with the tiles.
  */
-function colourHandling(master: Master): ColourHandling {
-  const { iccProfile, colourSpace } = master.description;
-  return iccProfile || colourSpace === 'cmyk' ? 'convert' : 'untagged';
+export function inDerivativeColour(pipeline: Sharp, master: Pick<MasterDescription, 'hasAlpha' | 'iccProfile' | 'colourSpace'>): Sharp {
+  const flat = master.hasAlpha ? pipeline.flatten({ background: FLATTEN_BACKGROUND }) : pipeline;
+  return master.iccProfile || master.colourSpace === 'cmyk' ? flat.toColourspace('srgb').withIccProfile('srgb') : flat.toColourspace('srgb');
 }
 
-/**
- * The master's rights fields and an sRGB profile. `profile: 'convert'` colour-manages into sRGB (the master);
- * `'keep'` keeps the source's profile untouched, for images made from our own tiles, which are sRGB already:
- * converting them again would cost a needless ICC transform (measured: it doubles the time to make `full/max`).
- */
-function withDerivativeMetadata(pipeline: Sharp, embedded: EmbeddedMetadata, profile: ColourHandling): Sharp {
-  let out =
-    profile === 'convert'
-      ? pipeline.toColourspace('srgb').withIccProfile('srgb')
-      : profile === 'keep'
-        ? pipeline.keepIccProfile()
-        : pipeline.toColourspace('srgb');
+/** The master's rights fields (EXIF and XMP), carried into every derivative. */
+function withDerivativeMetadata(pipeline: Sharp, embedded: EmbeddedMetadata): Sharp {
+  let out = pipeline;
   const exif = derivativeExif(embedded);
   if (Object.keys(exif).length) out = out.withExif({ IFD0: exif });
   const xmp = derivativeXmp(embedded);
@@ -182,9 +172,13 @@ function withDerivativeMetadata(pipeline: Sharp, embedded: EmbeddedMetadata, pro
   return out;
 }
 
+/**
+ * An image made from our own tiles keeps their profile untouched: they are sRGB already, and converting them again
+ * would cost a needless ICC transform (measured: it doubles the time to make `full/max`).
+ */
 async function encode(image: Sharp, embedded: EmbeddedMetadata, options: PyramidOptions, path: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  await withDerivativeMetadata(image, embedded, 'keep').jpeg(jpegOptions(options)).toFile(path);
+  await withDerivativeMetadata(image.keepIccProfile(), embedded).jpeg(jpegOptions(options)).toFile(path);
 }
 
 async function listFiles(root: string): Promise<string[]> {

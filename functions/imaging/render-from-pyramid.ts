@@ -8,16 +8,20 @@ import { derivativeExif, derivativeXmp, type EmbeddedMetadata } from '../core/em
 import type { ImageFormat, Quality } from '../core/image-request.ts';
 import type { RenderPlan } from '../core/render-plan.ts';
 
-export interface RenderOptions {
-  plan: RenderPlan;
-  /** Reads one stored tile of the plan by its path under the revision. */
-  fetchTile: (path: string) => Promise<Uint8Array>;
+/** What happens after region and size: mirroring, rotation, quality and the encoding, with the master's rights fields. */
+export interface FinishOptions {
   rotation: { degrees: number; mirror: boolean };
   quality: Quality;
   format: ImageFormat;
   jpegQuality: number;
   /** The master's rights fields, carried into the response like into the tiles. */
   embedded?: EmbeddedMetadata;
+}
+
+export interface RenderOptions extends FinishOptions {
+  plan: RenderPlan;
+  /** Reads one stored tile of the plan by its path under the revision. */
+  fetchTile: (path: string) => Promise<Uint8Array>;
   /** Parallel tile reads. */
   concurrency?: number;
 }
@@ -41,14 +45,21 @@ export async function renderFromPyramid(options: RenderOptions): Promise<Buffer>
     .keepIccProfile()
     .extract({ left: x, top: y, width: w, height: h })
     .resize(plan.size.width, plan.size.height, { fit: 'fill', kernel: w === plan.size.width && h === plan.size.height ? 'nearest' : 'lanczos3' });
+  return finishAndEncode(level, options);
+}
 
+/**
+ * Mirror, rotate, apply the quality and encode an image already cut to the region and sized: 8-bit sRGB, tagged
+ * with an sRGB profile or untagged like the tiles. Shared by the pyramid and the master (imaging/master-region.ts).
+ */
+export async function finishAndEncode(sized: Sharp, options: FinishOptions): Promise<Buffer> {
   const degrees = options.rotation.degrees % 360;
   const colour = options.quality === 'default' || options.quality === 'color';
-  if (degrees === 0 && !options.rotation.mirror && colour) return encode(level, options, 'keep');
+  if (degrees === 0 && !options.rotation.mirror && colour) return encode(sized, options, 'keep');
 
   // Mirroring, rotation and quality act on the sized image (Image API order: region, size, rotation, quality).
-  const sized = await level.raw().toBuffer({ resolveWithObject: true });
-  let image: Sharp = sharp(sized.data, { raw: { width: sized.info.width, height: sized.info.height, channels: sized.info.channels } });
+  const raw = await sized.raw().toBuffer({ resolveWithObject: true });
+  let image: Sharp = sharp(raw.data, { raw: { width: raw.info.width, height: raw.info.height, channels: raw.info.channels } });
   if (options.rotation.mirror) image = image.flop();
   if (degrees !== 0) {
     const alpha = FORMATS_WITH_ALPHA.has(options.format) && degrees % 90 !== 0;
@@ -61,10 +72,10 @@ export async function renderFromPyramid(options: RenderOptions): Promise<Buffer>
 }
 
 /**
- * `keep`: the tiles' own profile (sRGB, or none for untagged masters, like the tiles); `tag`: pixels that went
+ * `keep`: the image's own profile (sRGB, or none for untagged masters, like the tiles); `tag`: pixels that went
  * through a raw step, tagged sRGB; `none`: grey and bitonal outputs stay untagged.
  */
-function encode(image: Sharp, options: RenderOptions, profile: 'keep' | 'tag' | 'none'): Promise<Buffer> {
+function encode(image: Sharp, options: FinishOptions, profile: 'keep' | 'tag' | 'none'): Promise<Buffer> {
   let out = options.format === 'gif' || profile === 'none' ? image : profile === 'keep' ? image.keepIccProfile() : image.withIccProfile('srgb');
   if (options.embedded && options.format !== 'gif') {
     const exif = derivativeExif(options.embedded);

@@ -2,9 +2,10 @@
  * A minimal baseline TIFF writer for decoded pixels (uncompressed, little-endian, 64-row strips) that tags them with
  * an ICC profile and an XMP packet *without transforming them*, so the normal sharp pipeline colour-manages foreign
  * masters exactly like native ones. (sharp's withIccProfile converts into a profile; it cannot tag raw input.)
+ * The Image API uses the in-memory form for regions read from TIFF masters, with the master's own photometric
+ * interpretation and extra-sample tags, so libvips reads the region exactly as it read the whole master.
  */
 import { open } from 'node:fs/promises';
-import type { DecodedImage } from './foreign-decoders.ts';
 
 const ROWS_PER_STRIP = 64;
 const SHORT = 3;
@@ -12,15 +13,51 @@ const LONG = 4;
 const BYTE = 1;
 const UNDEFINED = 7;
 
+/** TIFF PhotometricInterpretation values this writer tags. */
+export const PHOTOMETRIC = { minIsWhite: 0, minIsBlack: 1, rgb: 2, separated: 5 } as const;
+export type Photometric = (typeof PHOTOMETRIC)[keyof typeof PHOTOMETRIC];
+
+/** Interleaved pixels to be written: 8- or 16-bit (16-bit samples in the machine's, little-endian, byte order). */
+export interface TaggedPixels {
+  width: number;
+  height: number;
+  /** Colour samples (1 grey, 3 RGB, 4 CMYK) plus at most one alpha sample. */
+  channels: number;
+  bitsPerSample: 8 | 16;
+  data: Uint8Array;
+  icc?: Uint8Array;
+  xmp?: Uint8Array;
+  /** Default: RGB for 3 or more channels, grey (min-is-black) otherwise. */
+  photometric?: Photometric;
+  /** The ExtraSamples value of the alpha sample, if there is one: 1 associated, 2 unassociated (default), 0 unspecified. */
+  extraSample?: 0 | 1 | 2;
+}
+
 interface Entry {
   tag: number;
   type: number;
   count: number;
   /** Inline value (fits 4 bytes) or bytes stored after the IFD. */
-  value: number | Buffer;
+  value: number | Uint8Array;
 }
 
-export async function writeTaggedTiff(path: string, image: DecodedImage): Promise<void> {
+export async function writeTaggedTiff(path: string, image: TaggedPixels): Promise<void> {
+  const parts = taggedTiffParts(image);
+  const file = await open(path, 'w');
+  try {
+    for (const part of parts) await file.write(part);
+  } finally {
+    await file.close();
+  }
+}
+
+/** The same file in memory, for images small enough to hold twice (a region of a master). */
+export function encodeTaggedTiff(image: TaggedPixels): Buffer {
+  return Buffer.concat(taggedTiffParts(image));
+}
+
+/** The file's bytes in order: header and IFD, strip tables, out-of-line values, pixels. */
+function taggedTiffParts(image: TaggedPixels): Uint8Array[] {
   const { width, height, channels, bitsPerSample, data } = image;
   const bytesPerRow = width * channels * (bitsPerSample / 8);
   if (data.length !== bytesPerRow * height) throw new Error('pixel buffer does not match the image size');
@@ -36,20 +73,24 @@ export async function writeTaggedTiff(path: string, image: DecodedImage): Promis
     values.forEach((v, i) => b.writeUInt32LE(v, i * 4));
     return b;
   };
-  const hasAlpha = channels === 2 || channels === 4;
+  const photometric = image.photometric ?? (channels >= 3 ? PHOTOMETRIC.rgb : PHOTOMETRIC.minIsBlack);
+  const colours = photometric === PHOTOMETRIC.separated ? 4 : photometric === PHOTOMETRIC.rgb ? 3 : 1;
+  if (channels !== colours && channels !== colours + 1) throw new Error(`${channels} channels do not fit photometric interpretation ${photometric}`);
+  const hasAlpha = channels === colours + 1;
   const entries: Entry[] = [
     { tag: 256, type: LONG, count: 1, value: width },
     { tag: 257, type: LONG, count: 1, value: height },
     { tag: 258, type: SHORT, count: channels, value: channels <= 2 ? (channels === 1 ? bitsPerSample : bitsPerSample | (bitsPerSample << 16)) : shorts(Array(channels).fill(bitsPerSample)) },
     { tag: 259, type: SHORT, count: 1, value: 1 },
-    { tag: 262, type: SHORT, count: 1, value: channels >= 3 ? 2 : 1 },
+    { tag: 262, type: SHORT, count: 1, value: photometric },
     { tag: 273, type: LONG, count: strips, value: 0 }, // patched below
     { tag: 277, type: SHORT, count: 1, value: channels },
     { tag: 278, type: LONG, count: 1, value: ROWS_PER_STRIP },
     { tag: 279, type: LONG, count: strips, value: 0 }, // patched below
     { tag: 284, type: SHORT, count: 1, value: 1 },
   ];
-  if (hasAlpha) entries.push({ tag: 338, type: SHORT, count: 1, value: 2 });
+  if (photometric === PHOTOMETRIC.separated) entries.push({ tag: 332, type: SHORT, count: 1, value: 1 }); // InkSet: CMYK
+  if (hasAlpha) entries.push({ tag: 338, type: SHORT, count: 1, value: image.extraSample ?? 2 });
   if (image.xmp) entries.push({ tag: 700, type: BYTE, count: image.xmp.length, value: image.xmp });
   if (image.icc) entries.push({ tag: 34675, type: UNDEFINED, count: image.icc.length, value: image.icc });
 
@@ -60,10 +101,10 @@ export async function writeTaggedTiff(path: string, image: DecodedImage): Promis
   const offsetsAt = extraOffset;
   const countsAt = extraOffset + stripTableBytes;
   extraOffset += 2 * stripTableBytes;
-  const extras: Buffer[] = [];
+  const extras: Uint8Array[] = [];
   const placed = new Map<Entry, number>();
   for (const entry of entries) {
-    if (Buffer.isBuffer(entry.value) && entry.value.length > 4) {
+    if (typeof entry.value !== 'number' && entry.value.length > 4) {
       placed.set(entry, extraOffset);
       extras.push(entry.value);
       extraOffset += entry.value.length + (entry.value.length & 1);
@@ -92,21 +133,10 @@ export async function writeTaggedTiff(path: string, image: DecodedImage): Promis
     if (entry.tag === 273) head.writeUInt32LE(strips > 1 ? offsetsAt : stripOffsets[0]!, at + 8);
     else if (entry.tag === 279) head.writeUInt32LE(strips > 1 ? countsAt : stripCounts[0]!, at + 8);
     else if (placed.has(entry)) head.writeUInt32LE(placed.get(entry)!, at + 8);
-    else if (Buffer.isBuffer(entry.value)) entry.value.copy(head, at + 8);
+    else if (typeof entry.value !== 'number') head.set(entry.value, at + 8);
     else if (entry.type === SHORT && entry.count === 1) head.writeUInt16LE(entry.value, at + 8);
     else head.writeUInt32LE(entry.value >>> 0, at + 8);
   });
 
-  const file = await open(path, 'w');
-  try {
-    await file.write(head);
-    if (strips > 1) {
-      await file.write(longs(stripOffsets));
-      await file.write(longs(stripCounts));
-    }
-    for (const extra of extras) await file.write(extra);
-    await file.write(data);
-  } finally {
-    await file.close();
-  }
+  return [head, ...(strips > 1 ? [longs(stripOffsets), longs(stripCounts)] : []), ...extras, data];
 }

@@ -95,7 +95,18 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     queue.send(JSON.stringify({ Records: records }));
   });
 
-  server.on('request', createRouter({ derivatives, items, settings }));
+  server.on(
+    'request',
+    createRouter({
+      derivatives,
+      items,
+      settings,
+      masters: (bucket) => new ObjectStore(s3, bucket),
+      log: (level, message, details) => {
+        if (level === 'warn') log(`${message}: ${JSON.stringify(details)}`);
+      },
+    }),
+  );
 
   return {
     url,

@@ -94,6 +94,36 @@ export class ObjectStore {
     return Buffer.concat(chunks);
   }
 
+  /**
+   * `length` bytes from `offset` (one ranged GET), never the whole object. With `ifMatch` (an ETag) the bytes come
+   * only from that version of the object: `undefined` when it no longer exists or was replaced since.
+   */
+  async readRange(key: string, offset: number, length: number, options: { ifMatch?: string } = {}): Promise<Uint8Array | undefined> {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 1) {
+      throw new RangeError(`invalid byte range ${offset}+${length}`);
+    }
+    const expected = options.ifMatch?.replace(/^"|"$/g, '');
+    try {
+      const out = await this.s3.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Range: `bytes=${offset}-${offset + length - 1}`,
+          ...(expected ? { IfMatch: `"${expected}"` } : {}),
+        }),
+      );
+      // S3 honours If-Match; stand-ins may not, so the ETag is compared as well.
+      if (expected && out.ETag?.replace(/^"|"$/g, '') !== expected) {
+        await out.Body?.transformToByteArray();
+        return undefined;
+      }
+      return out.Body ? await out.Body.transformToByteArray() : new Uint8Array(0);
+    } catch (error) {
+      if (isNotFound(error) || isPreconditionFailed(error)) return undefined;
+      throw error;
+    }
+  }
+
   /** Stream an object to a file, hashing it on the way: the master is never held in memory. */
   async downloadToFile(key: string, path: string): Promise<DownloadedObject | undefined> {
     const object = await this.get(key);
@@ -174,6 +204,10 @@ export class ObjectStore {
 
 function lowerKeys(metadata: Record<string, string> | undefined): Record<string, string> {
   return Object.fromEntries(Object.entries(metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  return error instanceof S3ServiceException && (error.$metadata.httpStatusCode === 412 || error.name === 'PreconditionFailed');
 }
 
 function isNotFound(error: unknown): boolean {

@@ -218,6 +218,19 @@ describe('Image API', () => {
     expect(config.DefaultCacheBehavior.TargetOriginId).toBe((config.OriginGroups.Items[0] as unknown as { Id: string }).Id);
   });
 
+  it('may read masters from the ingest bucket, GetObject only (lossless crops of TIFF masters by byte ranges)', () => {
+    const role = (imageApiFunction().properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const statements = Object.values(resourcesOf('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown; Effect: string }[] }).Statement);
+    // The ingest bucket is the versioned one (masters stay recoverable); the derivative bucket is not.
+    const [ingestId] = Object.entries(resourcesOf('AWS::S3::Bucket')).find(([, b]) => b.Properties.VersioningConfiguration)!;
+    const onIngest = statements.filter((s) => JSON.stringify(s.Resource).includes(`"${ingestId}"`));
+    expect(onIngest).toEqual([
+      { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [ingestId, 'Arn'] }, '/*']] } },
+    ]);
+  });
+
   it('passes a custom domain to the Image API as its public URL', () => {
     const { template: custom, outdir } = synthesize({ domainName: 'iiif.example.museum', certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' });
     rmSync(outdir, { recursive: true, force: true });

@@ -593,6 +593,147 @@ describe('rendering from the pyramid', () => {
   });
 });
 
+describe('lossless full-resolution crops of a TIFF master', () => {
+  const TIFF_ID = 'test:tiff-master';
+  const TIFF_KEY = 'test/tiff-master.tif';
+  /** 8-bit sRGB, untagged, tiled deflate: the kind of master whose PNG crops must be its very pixels. */
+  let tiff: Buffer;
+  let tiffPixels: { data: Buffer; width: number; height: number };
+  beforeAll(async () => {
+    tiff = await sharp(MASTER).resize(2400).tiff({ compression: 'deflate', predictor: 'horizontal', tile: true, tileWidth: 256, tileHeight: 256 }).toBuffer();
+    const { data, info } = await sharp(tiff).raw().toBuffer({ resolveWithObject: true });
+    tiffPixels = { data, width: info.width, height: info.height };
+    await upload(system, TIFF_KEY, tiff);
+    const stored = await item(system, TIFF_ID);
+    expect(stored.source).toMatchObject({ format: 'tiff', width: 2400, bucket: system.ingestBucket, key: TIFF_KEY });
+    expect(stored.source?.etag).toBeDefined();
+  }, 120_000);
+
+  interface MasterRead {
+    command: string;
+    bucket: string;
+    key: string;
+    range?: string;
+    ifMatch?: string;
+  }
+
+  /** Every S3 call the system makes during `action`, with the Range and If-Match of GETs. */
+  async function recordingS3Calls<T>(action: () => Promise<T>): Promise<{ result: T; calls: MasterRead[] }> {
+    const calls: MasterRead[] = [];
+    const name = 'image-api-test-master-reads';
+    system.s3.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Bucket?: string; Key?: string; Range?: string; IfMatch?: string };
+        calls.push({ command: context.commandName ?? '?', bucket: input.Bucket ?? '', key: input.Key ?? '', range: input.Range, ifMatch: input.IfMatch });
+        return next(args);
+      },
+      { step: 'initialize', name },
+    );
+    try {
+      return { result: await action(), calls };
+    } finally {
+      system.s3.middlewareStack.remove(name);
+    }
+  }
+
+  const onIngest = (calls: MasterRead[]) => calls.filter((c) => c.bucket === system.ingestBucket);
+  const rangeLength = (range: string) => {
+    const [from, to] = range.replace('bytes=', '').split('-').map(Number);
+    return to! - from! + 1;
+  };
+
+  function expectExactly(image: Buffer, region: Region): Promise<void> {
+    return sharp(image)
+      .raw()
+      .toBuffer({ resolveWithObject: true })
+      .then(({ data, info }) => {
+        expect([info.width, info.height, info.channels]).toEqual([region.w, region.h, 3]);
+        let max = 0;
+        for (let row = 0; row < region.h; row++) {
+          for (let i = 0; i < region.w * 3; i++) {
+            const want = tiffPixels.data[((region.y + row) * tiffPixels.width + region.x) * 3 + i]!;
+            max = Math.max(max, Math.abs(data[row * region.w * 3 + i]! - want));
+          }
+        }
+        expect(max).toBe(0);
+      });
+  }
+
+  it('answers a full-resolution PNG crop with the master’s exact pixels, read by ranged GETs only', async () => {
+    const region = { x: 1000, y: 700, w: 300, h: 200 };
+    const path = v3(`${region.x},${region.y},${region.w},${region.h}/max/0/default.png`, TIFF_ID);
+    const { result, calls } = await recordingS3Calls(() => get(path));
+    expect(result.status, result.body.toString().slice(0, 200)).toBe(200);
+    expect(result.headers.get('content-type')).toBe('image/png');
+    await expectExactly(result.body, region);
+
+    const masterReads = onIngest(calls);
+    expect(masterReads.length).toBeGreaterThan(0);
+    for (const read of masterReads) {
+      expect(read.command).toBe('GetObjectCommand');
+      expect(read.range).toMatch(/^bytes=\d+-\d+$/); // never a whole-object GET
+      expect(read.ifMatch).toBe(`"${(await item(system, TIFF_ID)).source!.etag}"`);
+    }
+    const bytes = masterReads.reduce((sum, r) => sum + rangeLength(r.range!), 0);
+    expect(bytes).toBeLessThan(tiff.length / 4);
+    // No tile was read.
+    expect(calls.filter((c) => c.bucket === system.settings.derivativeBucket && c.key.endsWith('.jpg'))).toEqual([]);
+  });
+
+  it('answers TIFF the same way, and applies mirroring and rotation to the master’s pixels', async () => {
+    const region = { x: 37, y: 1411, w: 250, h: 180 };
+    const { result, calls } = await recordingS3Calls(() => get(v3(`${region.x},${region.y},${region.w},${region.h}/max/0/default.tif`, TIFF_ID)));
+    expect(result.status).toBe(200);
+    expect(result.headers.get('content-type')).toBe('image/tiff');
+    await expectExactly(result.body, region);
+    expect(onIngest(calls).every((c) => c.range)).toBe(true);
+
+    const turned = await recordingS3Calls(() => get(v3(`${region.x},${region.y},${region.w},${region.h}/max/!180/default.png`, TIFF_ID)));
+    expect(turned.result.status).toBe(200);
+    expect(onIngest(turned.calls).length).toBeGreaterThan(0);
+    // Mirrored then turned by 180°: the master's region upside down.
+    const back = await sharp(turned.result.body).flip().png().toBuffer();
+    await expectExactly(back, region);
+  });
+
+  it('answers the same crop as JPEG, or scaled, from the pyramid without touching the master', async () => {
+    for (const path of ['1000,700,300,200/max/0/default.jpg', '1000,700,300,200/150,/0/default.png', 'full/600,/0/default.png']) {
+      const { result, calls } = await recordingS3Calls(() => get(v3(path, TIFF_ID)));
+      expect(result.status, path).toBe(200);
+      expect(onIngest(calls), path).toEqual([]);
+    }
+  });
+
+  it('answers a full-resolution PNG crop of a JPEG master from the pyramid', async () => {
+    const region = { x: 1000, y: 900, w: 256, h: 256 };
+    const { result, calls } = await recordingS3Calls(() =>
+      expectImage(v3('1000,900,256,256/max/0/default.png'), { region, width: 256, height: 256 }, { type: 'image/png' }),
+    );
+    expect(result.status).toBe(200);
+    expect(onIngest(calls)).toEqual([]);
+  });
+
+  it('falls back to the pyramid when the master changed since the revision was published', async () => {
+    const key = (await item(system, TIFF_ID)).source!;
+    // ObjectStore.readRange gives nothing for another ETag (S3 answers 412 to If-Match; the stand-in is checked).
+    expect(await system.ingest.readRange(TIFF_KEY, 0, 8, { ifMatch: 'not-the-etag' })).toBeUndefined();
+    expect((await system.ingest.readRange(TIFF_KEY, 0, 8, { ifMatch: key.etag! }))?.length).toBe(8);
+
+    const logged: { level: string; details: Record<string, unknown> }[] = [];
+    const deps: ImageApiDeps = {
+      items: system.items,
+      derivatives: system.derivatives,
+      settings: system.settings,
+      masters: () => ({ readRange: () => Promise.resolve(undefined) }), // as if replaced under the same key
+      log: (level, _message, details) => logged.push({ level, details }),
+    };
+    const answer = await answerImageRequest({ method: 'GET', path: v3('1000,700,300,200/max/0/default.png', TIFF_ID), headers: {} }, deps);
+    expect(answer.status).toBe(200);
+    expect(await sizeOf(Buffer.from(answer.body as Uint8Array))).toEqual([300, 200]);
+    expect(logged).toEqual([{ level: 'info', details: expect.objectContaining({ identifier: TIFF_ID, reason: expect.stringMatching(/replaced/) }) }]);
+  });
+});
+
 describe('answers too large to send inline', () => {
   it('are stored under the canonical URL of the revision, where the router serves the same bytes from storage', async () => {
     const deps: ImageApiDeps = { items: system.items, derivatives: system.derivatives, settings: { ...system.settings, maxInlineBytes: 10_000 } };
