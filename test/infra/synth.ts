@@ -1,7 +1,7 @@
 /** Synthesizes the stack the way `cdk synth` does, into a folder inside the project (so bundles resolve packages). */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureImagingLayer } from '../../layers/build-imaging-layer.ts';
@@ -18,6 +18,7 @@ export interface Synthesized {
 export function synthesize(props: ImagehubStackProps = {}): Synthesized {
   ensureImagingLayer();
   const cache = join(PROJECT_ROOT, 'node_modules/.cache');
+  mkdirSync(cache, { recursive: true }); // absent in a fresh clone
   const outdir = mkdtempSync(join(cache, 'imagehub-cdk-'));
   const app = new App({ outdir });
   const stack = new ImagehubStack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
