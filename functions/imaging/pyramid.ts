@@ -103,11 +103,13 @@ export async function renderPyramid(master: Master, workDir: string, options: Py
     (s) => s.width !== maxSize.width || s.height !== maxSize.height,
   );
   const fullPaths = new Set(written.filter((f) => f.startsWith('full/')));
+  // Independent renders from the tiles, run together: each alone leaves a core idle part of the time.
+  const renders: Promise<void>[] = [];
   for (const size of sizes) {
     const path = tilePath('full', size);
     if (fullPaths.has(path)) continue; // the one-tile level, written by dzsave
     const s = scaleFactors.find((f) => levelSize(width, height, f).width === size.width && levelSize(width, height, f).height === size.height)!;
-    await encode(assembleLevel(root, width, height, tileSize, s), master.embedded, options, join(root, path));
+    renders.push(encode(assembleLevel(root, width, height, tileSize, s), master.embedded, options, join(root, path)));
   }
   const source = smallestLevelCovering(width, height, scaleFactors, maxSize);
   let max = assembleLevel(root, width, height, tileSize, source);
@@ -115,7 +117,8 @@ export async function renderPyramid(master: Master, workDir: string, options: Py
   if (sourceSize.width !== maxSize.width || sourceSize.height !== maxSize.height) {
     max = max.resize(maxSize.width, maxSize.height, { fit: 'fill', kernel: 'lanczos3' });
   }
-  await encode(max, master.embedded, options, join(root, 'full/max/0/default.jpg'));
+  renders.push(encode(max, master.embedded, options, join(root, 'full/max/0/default.jpg')));
+  await Promise.all(renders);
 
   const files: RenderedFile[] = [];
   for (const path of await listFiles(root)) files.push({ path, bytes: (await stat(join(root, path))).size });
