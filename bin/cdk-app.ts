@@ -1,7 +1,8 @@
 /**
  * The CDK app (`npx cdk synth`, `npx cdk deploy`). Configuration comes from CDK context (`-c key=value` or
  * cdk.json), documented in the README: domainName, certificateArn, ingestBucketName, derivativeBucketName,
- * priceClass, ingestMemoryMiB, ingestMaxConcurrency, and IMAGEHUB_* settings as `settings.IMAGEHUB_TILE_SIZE=…`.
+ * priceClass, ingestMemoryMiB, ingestMaxConcurrency, oaiBaseUrl (+ oaiSet, oaiMetadataPrefix, rightsCsvUrl,
+ * copyrightsCsvUrl) for the data hub harvest, and IMAGEHUB_* settings as `settings.IMAGEHUB_TILE_SIZE=…`.
  */
 import { App } from 'aws-cdk-lib';
 import { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
@@ -37,6 +38,18 @@ for (const [key, value] of Object.entries(app.node.getAllContext())) {
 ensureImagingLayer();
 
 const optional = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+const oaiBaseUrl = context('oaiBaseUrl');
+const rightsCsvUrl = context('rightsCsvUrl');
+const copyrightsCsvUrl = context('copyrightsCsvUrl');
+if ((rightsCsvUrl === undefined) !== (copyrightsCsvUrl === undefined)) throw new Error('context rightsCsvUrl and copyrightsCsvUrl go together');
+const datahub = oaiBaseUrl
+  ? {
+      oaiBaseUrl,
+      ...optional('set', context('oaiSet')),
+      ...optional('metadataPrefix', context('oaiMetadataPrefix')),
+      ...(rightsCsvUrl && copyrightsCsvUrl ? { authorityFiles: { rightsCsvUrl, copyrightsCsvUrl } } : {}),
+    }
+  : undefined;
 new ImagehubStack(app, context('stackName') ?? 'Imagehub', {
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
   description: 'imagehub: serverless IIIF for museum collections',
@@ -48,4 +61,5 @@ new ImagehubStack(app, context('stackName') ?? 'Imagehub', {
   ...optional('ingestMemoryMiB', integer('ingestMemoryMiB')),
   ...optional('ingestMaxConcurrency', integer('ingestMaxConcurrency')),
   settings,
+  ...optional('datahub', datahub),
 });

@@ -9,6 +9,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { IMAGING_LAYER_DIR } from '../layers/build-imaging-layer.ts';
 import { Cdn } from './cdn.ts';
+import { DatahubHarvest } from './datahub-harvest.ts';
 import { ImageApi } from './image-api.ts';
 import { DerivativeStore } from './derivative-store.ts';
 import { ImagingLayer } from './imaging-layer.ts';
@@ -29,6 +30,8 @@ export interface ImagehubStackProps extends StackProps {
   settings?: Record<string, string>;
   /** Where the built imaging layer is (default: layers/imaging). */
   imagingLayerDir?: string;
+  /** The data hub to mirror over OAI-PMH; without it no harvest is deployed (records can be loaded by the CLI). */
+  datahub?: { oaiBaseUrl: string; set?: string; metadataPrefix?: string; authorityFiles?: { rightsCsvUrl: string; copyrightsCsvUrl: string } };
 }
 
 export class ImagehubStack extends Stack {
@@ -37,6 +40,7 @@ export class ImagehubStack extends Stack {
   readonly cdn: Cdn;
   readonly ingest: IngestPipeline;
   readonly imageApi: ImageApi;
+  readonly harvest?: DatahubHarvest;
 
   constructor(scope: Construct, id: string, props: ImagehubStackProps = {}) {
     super(scope, id, props);
@@ -75,5 +79,8 @@ export class ImagehubStack extends Stack {
       ...(props.settings ? { settings: props.settings } : {}),
     });
     this.imageApi.grantMasterReads(this.ingest.bucket);
+    if (props.datahub) {
+      this.harvest = new DatahubHarvest(this, 'DatahubHarvest', { table: this.metadata.table, ...props.datahub });
+    }
   }
 }

@@ -26,6 +26,8 @@ export interface ImagehubFunctionProps {
   imagingLayer?: ILayerVersion;
   ephemeralStorageMiB?: number;
   logRetention?: RetentionDays;
+  /** Reserved concurrency, where parallel runs would conflict or a burst would hurt others. */
+  reservedConcurrency?: number;
 }
 
 export function imagehubFunction(scope: Construct, id: string, props: ImagehubFunctionProps): NodejsFunction {
@@ -42,6 +44,7 @@ export function imagehubFunction(scope: Construct, id: string, props: ImagehubFu
     memorySize: props.memorySize,
     timeout: props.timeout,
     ...(props.ephemeralStorageMiB ? { ephemeralStorageSize: Size.mebibytes(props.ephemeralStorageMiB) } : {}),
+    ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
     layers: props.imagingLayer ? [props.imagingLayer] : [],
     logGroup,
     projectRoot: PROJECT_ROOT,

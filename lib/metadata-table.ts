@@ -1,5 +1,5 @@
 /**
- * The metadata table: image items (and, later, the data hub mirror), declared from the same schema the
+ * The metadata table: image items and the data-hub mirror (records, harvest state), declared from the same schema the
  * one-machine stand-in uses (functions/store/table-schema.ts).
  */
 import { RemovalPolicy } from 'aws-cdk-lib';

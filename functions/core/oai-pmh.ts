@@ -49,6 +49,8 @@ export interface OaiResponse {
   records: OaiRecord[];
   /** ListIdentifiers' headers, or the records' headers. */
   headers: OaiHeader[];
+  /** Records or headers without an identifier: nothing can be done with them but report them. */
+  unidentified: number;
   resumptionToken?: ResumptionToken;
   identify?: { repositoryName?: string; baseURL?: string; granularity: 'YYYY-MM-DD' | 'YYYY-MM-DDThh:mm:ssZ'; deletedRecord?: string; earliestDatestamp?: string };
 }
@@ -98,7 +100,7 @@ export function parseOaiResponse(xml: string): OaiResponse {
   }
   const root = document['OAI-PMH'] as Node | undefined;
   if (!root || typeof root !== 'object') throw new OaiProtocolError('not an OAI-PMH response (no OAI-PMH root element)');
-  const response: OaiResponse = { errors: [], records: [], headers: [] };
+  const response: OaiResponse = { errors: [], records: [], headers: [], unidentified: 0 };
   const responseDate = text(root.responseDate);
   if (responseDate) response.responseDate = responseDate;
   for (const error of (root.error as unknown[] | undefined) ?? []) {
@@ -108,7 +110,10 @@ export function parseOaiResponse(xml: string): OaiResponse {
   if (list && typeof list === 'object') {
     for (const record of (list.record as Node[] | undefined) ?? []) {
       const header = parseHeader((record.header as Node[] | undefined)?.[0]);
-      if (!header) continue;
+      if (!header) {
+        response.unidentified++;
+        continue;
+      }
       const metadata = typeof record.metadata === 'string' ? record.metadata.trim() : undefined;
       response.records.push({ header, ...(metadata && !header.deleted ? { metadata } : {}) });
       response.headers.push(header);
@@ -116,6 +121,7 @@ export function parseOaiResponse(xml: string): OaiResponse {
     for (const node of (list.header as Node[] | undefined) ?? []) {
       const header = parseHeader(node);
       if (header) response.headers.push(header);
+      else response.unidentified++;
     }
     const token = list.resumptionToken;
     if (token !== undefined) response.resumptionToken = parseToken(token);

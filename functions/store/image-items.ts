@@ -5,7 +5,9 @@
  *   image item     pk = IMAGE#{identifier}   sk = IMAGE
  *   refusal        pk = REFUSAL#{sourceKey}  sk = REFUSAL
  * Both carry `activity` = INGEST and `activityAt` = `{updatedAt}#{pk}` for the `activity` index (recent ingests,
- * newest first), for the CLI and the activity page.
+ * newest first), for the CLI and the activity page. Image items also carry the link keys `dataPidKey`, `workPidKey`
+ * and `objectKey` from their link hints (functions/core/record-keys.ts), the attributes data-hub records carry too,
+ * so an image and its record find each other through the `byDataPid`, `byWorkPid` and `byObject` indexes.
  *
  * Concurrency: `claim` records which upload (ETag) the current attempt works on; `publish` and `fail` only apply
  * when that attempt is still the latest, so a slow ingest of an old upload can never overwrite a newer one.
@@ -21,11 +23,30 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { EmbeddedMetadata } from '../core/embedded-metadata.ts';
 import type { ImageItem, IngestRefusal, LinkHints, PublishedPyramid, SourceDescription } from '../core/image-item.ts';
+import { imageKeys } from '../core/record-keys.ts';
 
 export const ACTIVITY_INDEX = 'activity';
 const ACTIVITY = 'INGEST';
 
-const imageKey = (identifier: string) => ({ pk: `IMAGE#${identifier}`, sk: 'IMAGE' });
+export const IMAGE_PREFIX = 'IMAGE#';
+const imageKey = (identifier: string) => ({ pk: `${IMAGE_PREFIX}${identifier}`, sk: 'IMAGE' });
+const LINK_KEY_NAMES = ['dataPidKey', 'workPidKey', 'objectKey'] as const;
+
+/** SET/REMOVE clauses writing the link keys of `links` (a key the hints no longer give is removed). */
+function linkKeyClauses(links: LinkHints): { sets: string[]; removes: string[]; values: Record<string, string> } {
+  const keys = imageKeys(links);
+  const out = { sets: [] as string[], removes: [] as string[], values: {} as Record<string, string> };
+  for (const name of LINK_KEY_NAMES) {
+    const value = keys[name];
+    if (value === undefined) {
+      out.removes.push(name);
+    } else {
+      out.sets.push(`${name} = :${name}`);
+      out.values[`:${name}`] = value;
+    }
+  }
+  return out;
+}
 const refusalKey = (sourceKey: string) => ({ pk: `REFUSAL#${sourceKey}`, sk: 'REFUSAL' });
 
 export type ClaimResult = { claimed: true; previous?: ImageItem } | { claimed: false; owner: string };
@@ -47,6 +68,7 @@ export class ImageItems {
    */
   async claim(identifier: string, sourceKey: string, attempt: string, links: LinkHints, now: string): Promise<ClaimResult> {
     const key = imageKey(identifier);
+    const linkKeys = linkKeyClauses(links);
     try {
       const out = await this.db.send(
         new UpdateCommand({
@@ -54,8 +76,9 @@ export class ImageItems {
           Key: key,
           UpdateExpression:
             'SET identifier = :id, sourceKey = :key, #status = :processing, attempt = :attempt, links = :links, ' +
-            'updatedAt = :now, createdAt = if_not_exists(createdAt, :now), activity = :activity, activityAt = :activityAt ' +
-            'REMOVE reason',
+            'updatedAt = :now, createdAt = if_not_exists(createdAt, :now), activity = :activity, activityAt = :activityAt' +
+            linkKeys.sets.map((clause) => `, ${clause}`).join('') +
+            ` REMOVE ${['reason', ...linkKeys.removes].join(', ')}`,
           ConditionExpression: 'attribute_not_exists(pk) OR sourceKey = :key OR #status = :deleted',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -68,6 +91,7 @@ export class ImageItems {
             ':now': now,
             ':activity': ACTIVITY,
             ':activityAt': `${now}#${key.pk}`,
+            ...linkKeys.values,
           },
           ReturnValues: 'ALL_OLD',
         }),
@@ -191,7 +215,15 @@ export class ImageItems {
       values[`:${name}`] = value;
       sets.push(`#${name} = :${name}`);
     }
-    const removals = fields.status === 'ready' ? ' REMOVE reason, failedSource' : '';
+    const removes = fields.status === 'ready' ? ['reason', 'failedSource'] : [];
+    if (fields.links) {
+      // Publishing may add PIDs found in the embedded metadata: the link keys follow the hints.
+      const linkKeys = linkKeyClauses(fields.links as LinkHints);
+      sets.push(...linkKeys.sets);
+      removes.push(...linkKeys.removes);
+      Object.assign(values, linkKeys.values);
+    }
+    const removals = removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : '';
     try {
       await this.db.send(
         new UpdateCommand({
@@ -211,7 +243,17 @@ export class ImageItems {
   }
 }
 
-function toImageItem(raw: Record<string, unknown>): ImageItem {
-  const { pk: _pk, sk: _sk, activity: _a, activityAt: _at, attempt: _attempt, ...item } = raw;
+/** An image item as read from the table (or from an index shared with records). */
+export function toImageItem(raw: Record<string, unknown>): ImageItem {
+  const {
+    pk: _pk, sk: _sk, activity: _a, activityAt: _at, attempt: _attempt,
+    dataPidKey: _d, workPidKey: _w, objectKey: _o,
+    ...item
+  } = raw;
   return item as unknown as ImageItem;
+}
+
+/** True for a raw table item that is an image item. */
+export function isImageItem(raw: Record<string, unknown>): boolean {
+  return typeof raw.pk === 'string' && raw.pk.startsWith(IMAGE_PREFIX) && raw.sk === 'IMAGE';
 }

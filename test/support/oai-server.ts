@@ -1,8 +1,8 @@
 /**
  * A small OAI-PMH repository for tests and benchmarks, behaving like the Flemish data hub (PROFILE.md §2): stateless
  * base64-JSON resumption tokens, 25 records a page by default, `completeListSize`, an empty token on the last page,
- * `from`/`until` on datestamps (second granularity), sets, OAI errors with HTTP 400, and faults to inject: 503 with
- * Retry-After, a connection dropped mid-page, a token that goes bad.
+ * `from`/`until` on datestamps (second granularity), sets, GetRecord, OAI errors with HTTP 400, and faults to inject:
+ * 503 with Retry-After, a connection dropped mid-page, a token that goes bad.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,6 +74,18 @@ export async function startOaiServer(records: RepositoryRecord[], options: { pag
       reply(200, envelope(`<request verb="Identify">${state.url}</request><Identify><repositoryName>Test hub</repositoryName><baseURL>${state.url}</baseURL><protocolVersion>2.0</protocolVersion><adminEmail>test@example.org</adminEmail><earliestDatestamp>2000-01-01T00:00:00Z</earliestDatestamp><deletedRecord>no</deletedRecord><granularity>YYYY-MM-DDThh:mm:ssZ</granularity></Identify>`));
       return;
     }
+    const recordXml = (r: RepositoryRecord, headerOnly: boolean) => {
+      const header = `<header${r.deleted ? ' status="deleted"' : ''}><identifier>${escape(r.identifier)}</identifier><datestamp>${r.datestamp}</datestamp>${r.setSpecs.map((s) => `<setSpec>${escape(s)}</setSpec>`).join('')}</header>`;
+      return headerOnly ? header : `<record>${header}${r.deleted ? '' : `<metadata>${r.xml}</metadata>`}</record>`;
+    };
+    if (verb === 'GetRecord') {
+      if (Object.keys(params).some((k) => !['verb', 'identifier', 'metadataPrefix'].includes(k)) || !params.identifier) return error('badArgument', 'GetRecord takes identifier and metadataPrefix');
+      if (params.metadataPrefix !== 'oai_lido') return error('cannotDisseminateFormat', 'only oai_lido');
+      const found = state.records.find((r) => r.identifier === params.identifier);
+      if (!found) return error('idDoesNotExist', `no record ${params.identifier}`);
+      reply(200, envelope(`<request verb="GetRecord">${state.url}</request><GetRecord>${recordXml(found, false)}</GetRecord>`));
+      return;
+    }
     if (verb !== 'ListRecords' && verb !== 'ListIdentifiers') return error('badVerb', `unsupported verb ${verb ?? ''}`);
     let list: TokenState;
     if (params.resumptionToken !== undefined) {
@@ -94,10 +106,7 @@ export async function startOaiServer(records: RepositoryRecord[], options: { pag
     const page = matching.slice(list.offset, list.offset + state.pageSize);
     const next = list.offset + state.pageSize < matching.length ? encodeToken({ ...list, offset: list.offset + state.pageSize }) : '';
     const token = `<resumptionToken completeListSize="${matching.length}">${next}</resumptionToken>`;
-    const items = page.map((r) => {
-      const header = `<header${r.deleted ? ' status="deleted"' : ''}><identifier>${escape(r.identifier)}</identifier><datestamp>${r.datestamp}</datestamp>${r.setSpecs.map((s) => `<setSpec>${escape(s)}</setSpec>`).join('')}</header>`;
-      return verb === 'ListIdentifiers' ? header : `<record>${header}${r.deleted ? '' : `<metadata>${r.xml}</metadata>`}</record>`;
-    });
+    const items = page.map((r) => recordXml(r, verb === 'ListIdentifiers'));
     reply(200, envelope(`<request verb="${verb}">${state.url}</request><${verb}>${items.join('\n')}${token}</${verb}>`));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

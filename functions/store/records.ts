@@ -1,0 +1,504 @@
+/**
+ * The data-hub mirror in the metadata table: records, the harvest state, and the lookups that link records and
+ * images. The only module that knows their DynamoDB attributes.
+ *
+ * Items (single table, partition key `pk`, sort key `sk`, next to the image items of functions/store/image-items.ts):
+ *
+ *   record          pk = RECORD#{recordId}   sk = RECORD
+ *     recordId, status (`active` | `deleted`), datestamp (OAI header), contentHash (SHA-256 of the raw XML, hex),
+ *     harvestSource (the harvest source id; not `source`, which image items use for their master's description),
+ *     record (the MappedRecord of functions/core/record.ts), rights (the rights decision: uri?, source, reasoning),
+ *     harvestedAt (when this version was fetched), updatedAt (last change of the item), deletedAt,
+ *     rawXml (the record's XML as the repository sent it, gzip, binary) and rawXmlBytes (its size uncompressed).
+ *     When the compressed XML would take the item past ~350 KB (DynamoDB's limit is 400 KB), it is left out and
+ *     `rawXmlTooLarge` is true: the record's fields are still mirrored, and the XML can be fetched again from the
+ *     repository with GetRecord.
+ *   harvest state   pk = HARVEST#{source}    sk = STATE
+ *     lastSuccess { startedAt, finishedAt, report }, running { startedAt, owner, mode, from?, set?, token?, pages,
+ *     counts, skipped, checkpointAt, resumptions } while a run is unfinished, lastReconcile (its report).
+ *
+ * Lookup attributes and indexes (all projecting the whole item). Image items carry the first three as well, from
+ * their link hints, so an image and its record find each other whichever arrived first, without transactions:
+ *
+ *   byDataPid      dataPidKey     + pk        record or image by data PID (http/https, case of host, trailing / ignored)
+ *   byWorkPid      workPidKey     + pk        record or image by work PID
+ *   byObject       objectKey      + pk        `{institutionKey}#{cleanObjectNumber(objectNumber)}`: by object number,
+ *                                             written either way (`0000.GRO0208.I` or `0000_GRO0208_I`)
+ *   byInstitution  institutionKey + recordId  an institution's records (`mskgent.be`: the PID host without www.,
+ *                                             else the institution in `oai:{hub}:{institution}:{number}`)
+ *   bySource       harvestSource  + recordId  a harvest source's records (the ListIdentifiers reconciliation)
+ *   activity       activity = RECORD, activityAt = `{updatedAt}#{pk}`: records changed (or deleted) since a time
+ *
+ * A deleted record (an OAI deleted header, or gone from the repository's list at reconciliation) stays as a tombstone:
+ * status `deleted`, fields and keys kept, so changedSince reports the deletion and an older version arriving later
+ * is refused; the lookups return active records only.
+ *
+ * Writes are conditional on the OAI datestamp, so they are idempotent and an older version never overwrites a newer
+ * one: a record is read first (a small consistent read of datestamp, hash and status) and then written only if it
+ * is new, newer, or the same datestamp with other content (or a tombstone coming back). A write that loses a race
+ * re-reads and classifies again. Identical content is not rewritten (a newer datestamp with identical content only
+ * advances the datestamp and does not count as a change).
+ */
+import { createHash } from 'node:crypto';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import {
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { ImageItem, LinkHints } from '../core/image-item.ts';
+import { RecordTooLargeError, type CheckpointProgress, type DeleteResult, type HarvestState, type RunningHarvest, type UpsertResult } from '../core/mirror.ts';
+import type { MappedRecord } from '../core/record.ts';
+import { imageKeys, institutionKey, objectKey, pidKey, recordKeys, type LinkKeys } from '../core/record-keys.ts';
+import type { RightsDecision } from '../core/rights.ts';
+import { ACTIVITY_INDEX, isImageItem, toImageItem } from './image-items.ts';
+
+export const RECORD_INDEXES = {
+  byDataPid: 'byDataPid',
+  byWorkPid: 'byWorkPid',
+  byObject: 'byObject',
+  byInstitution: 'byInstitution',
+  bySource: 'bySource',
+} as const;
+
+const RECORD_PREFIX = 'RECORD#';
+const RECORD_SK = 'RECORD';
+const ACTIVITY = 'RECORD';
+/** Whole item, raw XML included, stays below this (DynamoDB's item limit is 400 KB; keep room for attribute names). */
+const RAW_XML_ITEM_BUDGET = 350_000;
+/** A record whose mapped fields alone are this large cannot be stored at all. */
+const MAX_ITEM_WITHOUT_XML = 390_000;
+
+const recordKey = (recordId: string) => ({ pk: `${RECORD_PREFIX}${recordId}`, sk: RECORD_SK });
+const stateKey = (source: string) => ({ pk: `HARVEST#${source}`, sk: 'STATE' });
+
+/** A record as the mirror holds it. */
+export interface MirroredRecord {
+  recordId: string;
+  status: 'active' | 'deleted';
+  datestamp: string;
+  /** The harvest source that last wrote it. */
+  source?: string;
+  contentHash?: string;
+  /** Absent for a tombstone of a record this mirror never held. */
+  record?: MappedRecord;
+  rights?: RightsDecision;
+  institutionKey?: string;
+  harvestedAt?: string;
+  updatedAt: string;
+  deletedAt?: string;
+  /** Size of the raw XML, uncompressed. */
+  rawXmlBytes?: number;
+  /** The raw XML was too large to keep in the item; fetch it with GetRecord. */
+  rawXmlTooLarge?: boolean;
+}
+
+/** One of a source's records, for the reconciliation. */
+export interface SourceEntry {
+  recordId: string;
+  /** The identifier the repository serves it under, when it differs from nothing (it normally equals recordId). */
+  oaiIdentifier?: string;
+  datestamp: string;
+}
+
+type Raw = Record<string, unknown>;
+
+export class RecordStore {
+  constructor(
+    readonly db: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  /**
+   * Store a harvested record version. `added` (new), `updated` (newer datestamp with other content, same datestamp
+   * with other content, or a tombstone revived), `unchanged` (same content; not rewritten), `stale` (the mirror
+   * holds a newer datestamp; nothing written). Throws {@link RecordTooLargeError} when the record cannot fit.
+   */
+  async upsert(record: MappedRecord, rawXml: string, rights: RightsDecision, source: string, now: string): Promise<UpsertResult> {
+    const datestamp = record.datestamp ?? '';
+    const contentHash = createHash('sha256').update(rawXml).digest('hex');
+    const key = recordKey(record.recordId);
+    const item = this.recordItem(record, rawXml, rights, source, now, contentHash);
+    // Three rounds at most: each lost race means another writer stored a version we then compare against.
+    for (let round = 0; round < 3; round++) {
+      const current = await this.version(record.recordId);
+      if (current && current.datestamp > datestamp) return 'stale';
+      if (current && current.status === 'active' && current.contentHash === contentHash) {
+        if (current.datestamp === datestamp) return 'unchanged';
+        // Republished without change: advance the datestamp (the staleness guard) but not updatedAt.
+        if (await this.conditional(new UpdateCommand({
+          TableName: this.tableName, Key: key,
+          UpdateExpression: 'SET datestamp = :ds',
+          ConditionExpression: 'datestamp < :ds AND contentHash = :h AND #status = :active',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':ds': datestamp, ':h': contentHash, ':active': 'active' },
+        }))) return 'unchanged';
+        continue;
+      }
+      const written = await this.conditional(new PutCommand({
+        TableName: this.tableName,
+        Item: item,
+        ConditionExpression: current
+          ? 'datestamp < :ds OR (datestamp = :ds AND (contentHash <> :h OR attribute_not_exists(contentHash) OR #status = :deleted))'
+          : 'attribute_not_exists(pk)',
+        ...(current
+          ? { ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: { ':ds': datestamp, ':h': contentHash, ':deleted': 'deleted' } }
+          : {}),
+      }));
+      if (written) return current ? 'updated' : 'added';
+    }
+    throw new Error(`record ${record.recordId} kept changing while it was written`);
+  }
+
+  /**
+   * The repository withdrew the record: keep a tombstone (status `deleted`, fields kept) so consumers see the
+   * deletion and an older version arriving later is refused. Conditional on the datestamp like {@link upsert}.
+   * A record never seen gets a bare tombstone.
+   */
+  async markDeleted(recordId: string, datestamp: string, now: string, source?: string): Promise<DeleteResult> {
+    const key = recordKey(recordId);
+    for (let round = 0; round < 3; round++) {
+      const current = await this.version(recordId);
+      if (current && current.datestamp > datestamp) return 'stale';
+      if (current?.status === 'deleted') return 'unchanged';
+      const written = await this.conditional(new UpdateCommand({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression:
+          'SET recordId = :id, #status = :deleted, datestamp = :ds, updatedAt = :now, deletedAt = :now, activity = :activity, activityAt = :at' +
+          (source ? ', harvestSource = if_not_exists(harvestSource, :source)' : ''),
+        ConditionExpression: current ? '#status = :active AND datestamp <= :ds' : 'attribute_not_exists(pk)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':id': recordId, ':deleted': 'deleted', ':ds': datestamp, ':now': now, ':activity': ACTIVITY, ':at': `${now}#${key.pk}`,
+          ...(current ? { ':active': 'active' } : {}),
+          ...(source ? { ':source': source } : {}),
+        },
+      }));
+      if (written) return 'deleted';
+    }
+    throw new Error(`record ${recordId} kept changing while it was deleted`);
+  }
+
+  async get(recordId: string): Promise<MirroredRecord | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: recordKey(recordId), ConsistentRead: true }));
+    return out.Item ? toMirroredRecord(out.Item) : undefined;
+  }
+
+  /** The raw XML as harvested; undefined when absent or too large to have been kept. */
+  async rawXml(recordId: string): Promise<string | undefined> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: recordKey(recordId), ProjectionExpression: 'rawXml' }));
+    const raw = out.Item?.rawXml;
+    return raw instanceof Uint8Array ? gunzipSync(raw).toString('utf8') : undefined;
+  }
+
+  /** Active records by data PID (http or https, with or without trailing slash). */
+  findByDataPid(pid: string): AsyncIterable<MirroredRecord> {
+    return this.recordsAt(RECORD_INDEXES.byDataPid, 'dataPidKey', pidKey(pid));
+  }
+
+  findByWorkPid(pid: string): AsyncIterable<MirroredRecord> {
+    return this.recordsAt(RECORD_INDEXES.byWorkPid, 'workPidKey', pidKey(pid));
+  }
+
+  /** Active records of an institution (`mskgent.be`, `www.mskgent.be` or a URL) by object number in either form. */
+  findByObjectNumber(institution: string, objectNumber: string): AsyncIterable<MirroredRecord> {
+    return this.recordsAt(RECORD_INDEXES.byObject, 'objectKey', objectKey(institution, objectNumber));
+  }
+
+  /** An institution's active records, by record id. */
+  listInstitution(institution: string): AsyncIterable<MirroredRecord> {
+    return this.recordsAt(RECORD_INDEXES.byInstitution, 'institutionKey', institutionKey(institution));
+  }
+
+  /** Records changed or deleted at or after `isoTime` (their updatedAt), oldest first; deleted ones included. */
+  async *changedSince(isoTime: string): AsyncIterable<MirroredRecord> {
+    for await (const raw of this.query({
+      IndexName: ACTIVITY_INDEX,
+      KeyConditionExpression: 'activity = :activity AND activityAt >= :since',
+      ExpressionAttributeValues: { ':activity': ACTIVITY, ':since': isoTime },
+    })) {
+      yield toMirroredRecord(raw);
+    }
+  }
+
+  /** The active records a harvest source wrote, by record id: what the repository should still list. */
+  async *listSourceIds(source: string): AsyncIterable<SourceEntry> {
+    for await (const raw of this.query({
+      IndexName: RECORD_INDEXES.bySource,
+      KeyConditionExpression: 'harvestSource = :source',
+      ProjectionExpression: 'recordId, datestamp, #status, #record.oaiIdentifier',
+      ExpressionAttributeNames: { '#status': 'status', '#record': 'record' },
+      ExpressionAttributeValues: { ':source': source },
+    })) {
+      if (raw.status !== 'active') continue;
+      const oaiIdentifier = (raw.record as { oaiIdentifier?: string } | undefined)?.oaiIdentifier;
+      yield { recordId: String(raw.recordId), datestamp: String(raw.datestamp ?? ''), ...(oaiIdentifier ? { oaiIdentifier } : {}) };
+    }
+  }
+
+  /**
+   * The images linked to a record (not deleted), in canvas order: images with an S3 `sort-number` hint first, by
+   * that number; then images that match one of the record's representations (by PID, URL or resource id), in the
+   * record's representation order; then by identifier (numbers in identifiers compared as numbers).
+   */
+  async imagesForRecord(record: Pick<MappedRecord, 'recordId' | 'dataPid' | 'workPid' | 'objectNumber' | 'representations'>): Promise<ImageItem[]> {
+    const found = await this.linked(recordKeys(record), isImageItem);
+    const images = found.map(toImageItem).filter((image) => image.status !== 'deleted');
+    const rank = representationRanks(record.representations);
+    const representationRank = (image: ImageItem): number => {
+      const candidates = [pidKey(image.links.dataPid), pidKey(image.links.workPid), image.links.objectNumber, image.identifier];
+      return Math.min(...candidates.map((c) => (c ? rank.get(c) ?? Infinity : Infinity)));
+    };
+    const collator = new Intl.Collator('en', { numeric: true });
+    return images
+      .map((image) => ({ image, sort: image.links.sortNumber ?? Infinity, representation: representationRank(image) }))
+      .sort((a, b) => a.sort - b.sort || a.representation - b.representation || collator.compare(a.image.identifier, b.image.identifier))
+      .map((entry) => entry.image);
+  }
+
+  /** The active records an image's link hints point to (by data PID, work PID, institution + object number). */
+  async recordsForImage(links: LinkHints): Promise<MirroredRecord[]> {
+    const found = await this.linked(imageKeys(links), (raw) => raw.sk === RECORD_SK);
+    return found.map(toMirroredRecord).filter((record) => record.status === 'active');
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  private recordItem(record: MappedRecord, rawXml: string, rights: RightsDecision, source: string, now: string, contentHash: string): Raw {
+    const key = recordKey(record.recordId);
+    const item: Raw = {
+      ...key,
+      recordId: record.recordId,
+      status: 'active',
+      datestamp: record.datestamp ?? '',
+      contentHash,
+      harvestSource: source,
+      // Plain data only: undefined members dropped whatever the client's marshalling options.
+      record: JSON.parse(JSON.stringify(record)) as unknown,
+      rights: JSON.parse(JSON.stringify(rights)) as unknown,
+      harvestedAt: now,
+      updatedAt: now,
+      activity: ACTIVITY,
+      activityAt: `${now}#${key.pk}`,
+      rawXmlBytes: Buffer.byteLength(rawXml),
+      ...recordKeys(record),
+    };
+    const size = Buffer.byteLength(JSON.stringify(item));
+    if (size > MAX_ITEM_WITHOUT_XML) throw new RecordTooLargeError(`the mapped record takes ${size} bytes, more than a DynamoDB item holds`);
+    const compressed = gzipSync(rawXml);
+    if (size + compressed.length <= RAW_XML_ITEM_BUDGET) item.rawXml = compressed;
+    else item.rawXmlTooLarge = true;
+    return item;
+  }
+
+  private async version(recordId: string): Promise<{ datestamp: string; contentHash?: string; status: string } | undefined> {
+    const out = await this.db.send(new GetCommand({
+      TableName: this.tableName,
+      Key: recordKey(recordId),
+      ConsistentRead: true,
+      ProjectionExpression: 'datestamp, contentHash, #status',
+      ExpressionAttributeNames: { '#status': 'status' },
+    }));
+    if (!out.Item) return undefined;
+    return {
+      datestamp: String(out.Item.datestamp ?? ''),
+      status: String(out.Item.status ?? 'active'),
+      ...(typeof out.Item.contentHash === 'string' ? { contentHash: out.Item.contentHash } : {}),
+    };
+  }
+
+  /** Send a conditional write; false when its condition failed. */
+  private async conditional(command: PutCommand | UpdateCommand): Promise<boolean> {
+    try {
+      if (command instanceof PutCommand) await this.db.send(command);
+      else await this.db.send(command);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  private async *recordsAt(indexName: string, attribute: string, value: string | undefined): AsyncIterable<MirroredRecord> {
+    if (!value) return;
+    for await (const raw of this.query({
+      IndexName: indexName,
+      KeyConditionExpression: '#k = :v',
+      ExpressionAttributeNames: { '#k': attribute },
+      ExpressionAttributeValues: { ':v': value },
+    })) {
+      if (raw.sk !== RECORD_SK) continue; // images share the lookup indexes
+      const record = toMirroredRecord(raw);
+      if (record.status === 'active') yield record;
+    }
+  }
+
+  /** Items of any kind sharing one of the link keys, each once, in index order. */
+  private async linked(keys: LinkKeys, accept: (raw: Raw) => boolean): Promise<Raw[]> {
+    const lookups: [string, string, string | undefined][] = [
+      [RECORD_INDEXES.byDataPid, 'dataPidKey', keys.dataPidKey],
+      [RECORD_INDEXES.byWorkPid, 'workPidKey', keys.workPidKey],
+      [RECORD_INDEXES.byObject, 'objectKey', keys.objectKey],
+    ];
+    const found = new Map<string, Raw>();
+    for (const [indexName, attribute, value] of lookups) {
+      if (!value) continue;
+      for await (const raw of this.query({
+        IndexName: indexName,
+        KeyConditionExpression: '#k = :v',
+        ExpressionAttributeNames: { '#k': attribute },
+        ExpressionAttributeValues: { ':v': value },
+      })) {
+        if (accept(raw) && !found.has(String(raw.pk))) found.set(String(raw.pk), raw);
+      }
+    }
+    return [...found.values()];
+  }
+
+  private async *query(input: Omit<QueryCommandInput, 'TableName'>): AsyncIterable<Raw> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out = await this.db.send(new QueryCommand({ TableName: this.tableName, ...input, ...(start ? { ExclusiveStartKey: start } : {}) }));
+      for (const item of out.Items ?? []) yield item;
+      start = out.LastEvaluatedKey;
+    } while (start);
+  }
+}
+
+function toMirroredRecord(raw: Raw): MirroredRecord {
+  const text = (name: string) => (typeof raw[name] === 'string' ? { [name]: raw[name] as string } : {});
+  return {
+    recordId: String(raw.recordId),
+    status: raw.status === 'deleted' ? 'deleted' : 'active',
+    datestamp: String(raw.datestamp ?? ''),
+    updatedAt: String(raw.updatedAt ?? ''),
+    ...(typeof raw.harvestSource === 'string' ? { source: raw.harvestSource } : {}),
+    ...text('contentHash'),
+    ...(raw.record ? { record: raw.record as MappedRecord } : {}),
+    ...(raw.rights ? { rights: raw.rights as RightsDecision } : {}),
+    ...text('institutionKey'),
+    ...text('harvestedAt'),
+    ...text('deletedAt'),
+    ...(typeof raw.rawXmlBytes === 'number' ? { rawXmlBytes: raw.rawXmlBytes } : {}),
+    ...(raw.rawXmlTooLarge === true ? { rawXmlTooLarge: true } : {}),
+  };
+}
+
+/** Lookup key → position of the representation it identifies (its sortorder when given, else record order). */
+function representationRanks(representations: MappedRecord['representations']): Map<string, number> {
+  const ranks = new Map<string, number>();
+  representations.forEach((representation, index) => {
+    const rank = representation.sortOrder ?? index;
+    for (const key of [pidKey(representation.pid), pidKey(representation.url), representation.resourceId]) {
+      if (key && !ranks.has(key)) ranks.set(key, rank);
+    }
+  });
+  return ranks;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Harvest state
+
+/**
+ * The harvest state item of each source. A run belongs to the invocation named in `running.owner` (its start
+ * time and a random suffix); every checkpoint and the finish are conditional on it, so of two concurrent
+ * invocations only one can advance: the other's next checkpoint fails and it stops.
+ */
+export class HarvestStateStore {
+  constructor(
+    readonly db: DynamoDBDocumentClient,
+    readonly tableName: string,
+  ) {}
+
+  async get(source: string): Promise<HarvestState> {
+    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: stateKey(source), ConsistentRead: true }));
+    const item = out.Item ?? {};
+    return {
+      ...(item.lastSuccess ? { lastSuccess: item.lastSuccess as NonNullable<HarvestState['lastSuccess']> } : {}),
+      ...(item.running ? { running: item.running as RunningHarvest } : {}),
+      ...(item.lastReconcile ? { lastReconcile: item.lastReconcile as Record<string, unknown> } : {}),
+    };
+  }
+
+  /** Begin a run; `replacing` names the owner of an unfinished run this one supersedes. False if another began. */
+  async start(source: string, run: RunningHarvest, replacing?: string): Promise<boolean> {
+    return this.conditional(new UpdateCommand({
+      TableName: this.tableName,
+      Key: stateKey(source),
+      UpdateExpression: 'SET running = :run',
+      ConditionExpression: replacing ? 'running.#owner = :previous' : 'attribute_not_exists(running)',
+      ...(replacing ? { ExpressionAttributeNames: { '#owner': 'owner' } } : {}),
+      ExpressionAttributeValues: { ':run': plain(run), ...(replacing ? { ':previous': replacing } : {}) },
+    }));
+  }
+
+  /** Continue an unfinished run in this invocation. False if another invocation took it first. */
+  async takeOver(source: string, previousOwner: string, owner: string, now: string): Promise<boolean> {
+    return this.conditional(new UpdateCommand({
+      TableName: this.tableName,
+      Key: stateKey(source),
+      UpdateExpression: 'SET running.#owner = :owner, running.checkpointAt = :now, running.resumptions = running.resumptions + :one',
+      ConditionExpression: 'running.#owner = :previous',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': owner, ':previous': previousOwner, ':now': now, ':one': 1 },
+    }));
+  }
+
+  /** Record progress after a page. False when the run no longer belongs to `owner` (it must stop). */
+  async checkpoint(source: string, owner: string, progress: CheckpointProgress, now: string): Promise<boolean> {
+    return this.conditional(new UpdateCommand({
+      TableName: this.tableName,
+      Key: stateKey(source),
+      UpdateExpression:
+        'SET running.pages = :pages, running.counts = :counts, running.skipped = :skipped, running.checkpointAt = :now' +
+        (progress.token ? ', running.#token = :token' : ' REMOVE running.#token'),
+      ConditionExpression: 'running.#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token' },
+      ExpressionAttributeValues: {
+        ':owner': owner, ':pages': progress.pages, ':counts': plain(progress.counts), ':skipped': plain(progress.skipped), ':now': now,
+        ...(progress.token ? { ':token': progress.token } : {}),
+      },
+    }));
+  }
+
+  /** The run completed: it becomes the last success (the next incremental harvest starts from its start). */
+  async finish(source: string, owner: string, success: NonNullable<HarvestState['lastSuccess']>): Promise<boolean> {
+    return this.conditional(new UpdateCommand({
+      TableName: this.tableName,
+      Key: stateKey(source),
+      UpdateExpression: 'SET lastSuccess = :success REMOVE running',
+      ConditionExpression: 'running.#owner = :owner',
+      ExpressionAttributeNames: { '#owner': 'owner' },
+      ExpressionAttributeValues: { ':owner': owner, ':success': plain(success) },
+    }));
+  }
+
+  async recordReconcile(source: string, report: object): Promise<void> {
+    await this.db.send(new UpdateCommand({
+      TableName: this.tableName,
+      Key: stateKey(source),
+      UpdateExpression: 'SET lastReconcile = :report',
+      ExpressionAttributeValues: { ':report': plain(report) },
+    }));
+  }
+
+  private async conditional(command: UpdateCommand): Promise<boolean> {
+    try {
+      await this.db.send(command);
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+}
+
+/** Plain data for the document client: undefined members dropped. */
+function plain(value: object): unknown {
+  return JSON.parse(JSON.stringify(value)) as unknown;
+}
