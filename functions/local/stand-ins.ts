@@ -88,7 +88,16 @@ export async function ensureBuckets(s3: S3Client, names: string[]): Promise<void
 
 export async function ensureTable(dynamo: DynamoDBClient, tableName: string): Promise<void> {
   try {
-    await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+    const existing = await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+    const have = new Set((existing.Table?.GlobalSecondaryIndexes ?? []).map((index) => index.IndexName));
+    const missing = TABLE_INDEXES.filter((index) => !have.has(index.indexName)).map((index) => index.indexName);
+    if (missing.length) {
+      // The stand-in cannot add indexes to a table (and DynamoDB adds one per update): say what to do, plainly.
+      throw new Error(
+        `table "${tableName}" was created by an older imagehub and lacks the index(es) ${missing.join(', ')}: ` +
+          'stop imagehub and delete the dynamodb folder under IMAGEHUB_DATA (re-copy the inbox images to re-ingest them)',
+      );
+    }
     return;
   } catch (error) {
     if ((error as { name?: string }).name !== 'ResourceNotFoundException') throw error;
