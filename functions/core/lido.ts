@@ -20,6 +20,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import type { OaiError, OaiHeader, ResumptionToken } from './oai-pmh.ts';
 import {
   cleanObjectNumber,
+  emptyRecord,
   type Concept,
   type Creator,
   type Dimension,
@@ -429,28 +430,6 @@ function deletedRecord(header: OaiHeader): MappedRecord {
   });
 }
 
-function emptyRecord(recordId: string): MappedRecord {
-  return {
-    recordId,
-    setSpecs: [],
-    titles: {},
-    alternativeTitles: [],
-    descriptions: {},
-    creators: [],
-    dates: {},
-    objectTypes: [],
-    categories: [],
-    materials: [],
-    techniques: [],
-    materialsDisplay: [],
-    dimensions: [],
-    dimensionsDisplay: [],
-    subjects: [],
-    relatedWorks: [],
-    rights: { statements: [], metadata: [] },
-    representations: [],
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // One record

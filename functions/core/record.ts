@@ -222,3 +222,27 @@ export function cleanObjectNumber(objectNumber: string): string {
     value = next;
   }
 }
+
+/** A record with every collection present and empty: what a deleted record, or a mapping's start, is. */
+export function emptyRecord(recordId: string): MappedRecord {
+  return {
+    recordId,
+    setSpecs: [],
+    titles: {},
+    alternativeTitles: [],
+    descriptions: {},
+    creators: [],
+    dates: {},
+    objectTypes: [],
+    categories: [],
+    materials: [],
+    techniques: [],
+    materialsDisplay: [],
+    dimensions: [],
+    dimensionsDisplay: [],
+    subjects: [],
+    relatedWorks: [],
+    rights: { statements: [], metadata: [] },
+    representations: [],
+  };
+}

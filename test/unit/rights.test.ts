@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseLidoDocument } from '../../functions/core/lido.ts';
-import type { Creator, MappedRecord } from '../../functions/core/record.ts';
+import { emptyRecord, type Creator, type MappedRecord } from '../../functions/core/record.ts';
 import {
   canonicalRightsUri,
   CC0,
@@ -30,27 +30,7 @@ function recordOf(path: string): MappedRecord {
 }
 
 function record(fields: Partial<MappedRecord> = {}): MappedRecord {
-  return {
-    recordId: 'oai:test:1',
-    setSpecs: [],
-    titles: {},
-    alternativeTitles: [],
-    descriptions: {},
-    creators: [],
-    dates: {},
-    objectTypes: [],
-    categories: [],
-    materials: [],
-    techniques: [],
-    materialsDisplay: [],
-    dimensions: [],
-    dimensionsDisplay: [],
-    subjects: [],
-    relatedWorks: [],
-    rights: { statements: [], metadata: [] },
-    representations: [],
-    ...fields,
-  };
+  return { ...emptyRecord('oai:test:1'), ...fields };
 }
 
 const creator = (name: string, altNames: string[] = []): Creator => ({ name, altNames, uris: [] });
