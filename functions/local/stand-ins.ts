@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, waitUntilTableExists, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { TABLE_INDEXES, TABLE_KEYS } from '../store/table-schema.ts';
 
 const require = createRequire(import.meta.url);
@@ -126,4 +126,6 @@ export async function ensureTable(dynamo: DynamoDBClient, tableName: string): Pr
       })),
     }),
   );
+  // A new table is CREATING for a moment (even in dynalite, for a timer tick), and answers "not found" until ACTIVE.
+  await waitUntilTableExists({ client: dynamo, maxWaitTime: 60, minDelay: 1, maxDelay: 2 }, { TableName: tableName });
 }
