@@ -3,7 +3,7 @@
  * Control. A CloudFront Function maps Image API 2.1 tile URLs onto the stored 3.0 files (the same code the
  * one-machine router runs) and answers bare image URIs with a 303 to their info.json.
  */
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration } from 'aws-cdk-lib';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
   AccessLevel,
@@ -131,6 +131,12 @@ export class Cdn extends Construct {
         ? { domainNames: [props.domain.name], certificate: props.domain.certificate, minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021 }
         : {}),
     });
+    // The LIST risk (a request for `/` listing the bucket) is closed by defaultRootObject above; CDK warns regardless
+    // when the origin sits in an origin group.
+    Annotations.of(this.distribution).acknowledgeWarning(
+      '@aws-cdk/aws-cloudfront-origins:listBucketSecurityRisk',
+      'defaultRootObject is set, so `/` never lists the derivative bucket',
+    );
     this.publicUrl = `https://${props.domain?.name ?? this.distribution.distributionDomainName}`;
 
     new CfnOutput(this, 'PublicUrl', { value: this.publicUrl, description: 'Base of every IIIF URL' });
