@@ -438,10 +438,11 @@ function deletedRecord(header: OaiHeader): MappedRecord {
  * Map one LIDO record: the `lido` element as parsed by this module, or its XML text. The OAI header, when the record
  * came in an envelope, supplies the datestamp, setSpecs and the fallback identifier. Never throws.
  */
-export function mapLidoRecord(node: XmlElement | string, header?: OaiHeader): LidoMapResult {
+export function mapLidoRecord(node: XmlElement | string, header?: OaiHeader, options: { wellFormed?: boolean } = {}): LidoMapResult {
   let lido: XmlElement | undefined;
   if (typeof node === 'string') {
-    const problem = wellFormednessError(node);
+    // A record cut out of a document already validated whole (an OAI-PMH page) need not be validated again.
+    const problem = options.wellFormed ? undefined : wellFormednessError(node);
     if (problem) {
       return { ok: false, skipped: { ...optional('identifier', header?.identifier ?? guessIdentifier(node)), reason: `not well-formed XML: ${problem.message} (line ${problem.line})` } };
     }

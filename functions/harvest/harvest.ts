@@ -556,7 +556,8 @@ function readPage(body: string): Page | undefined {
     const items: PageItem[] = response.records.map((record): PageItem => {
       if (record.header.deleted) return { kind: 'deleted', header: record.header };
       if (!record.metadata) return { kind: 'skipped', identifier: record.header.identifier, reason: 'OAI record has no metadata' };
-      const mapped = mapLidoRecord(record.metadata, record.header);
+      // parseOaiResponse validated the whole page, so each record's XML is well-formed.
+      const mapped = mapLidoRecord(record.metadata, record.header, { wellFormed: true });
       return mapped.ok ? { kind: 'record', header: record.header, record: mapped.record, xml: record.metadata } : { kind: 'skipped', ...mapped.skipped };
     });
     for (let i = 0; i < response.unidentified; i++) items.push({ kind: 'skipped', reason: 'OAI record without an identifier in its header' });
