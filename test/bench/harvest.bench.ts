@@ -5,17 +5,11 @@
  * the repository and dynalite live in this one. Last line: JSON.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { build } from 'esbuild';
-import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ensureTable, startStandIns } from '../../functions/local/stand-ins.ts';
 import { startOaiServer } from '../support/oai-server.ts';
 import { collection } from '../support/datahub-records.ts';
-import { PROJECT_ROOT } from './master.ts';
+import { bundleBench, runBench } from './node-bundle.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
 const CHANGED = Math.round(RECORDS / 100);
 
@@ -36,18 +30,7 @@ const server = await startOaiServer(
   { pageSize: 25 },
 );
 
-const bundle = join(PROJECT_ROOT, 'node_modules/.cache/imagehub-bench/harvest-once.mjs');
-mkdirSync(dirname(bundle), { recursive: true });
-await build({
-  entryPoints: [join(here, 'harvest-once.ts')],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  logLevel: 'warning',
-});
+const bundle = await bundleBench('harvest-once');
 
 interface Run {
   report: { mode: string; pages: number; added: number; updated: number; unchanged: number; deleted: number; skipped: number; complete: boolean };
@@ -55,17 +38,7 @@ interface Run {
   cpuSeconds: number;
   peakRssMb: number;
 }
-// Asynchronously: the repository and dynalite answer from this process's event loop.
-async function harvest(): Promise<Run> {
-  const child = spawn(process.execPath, [bundle, server.url, 'imagehub'], { env: { ...process.env, NODE_OPTIONS: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`harvest failed: ${stderr}`);
-  return JSON.parse(stdout.trim().split('\n').pop()!) as Run;
-}
+const harvest = () => runBench<Run>(bundle, [server.url, 'imagehub']);
 
 console.log(`full harvest of ${RECORDS} records, ${Math.ceil(RECORDS / 25)} pages of 25 …`);
 const full = await harvest();

@@ -11,13 +11,10 @@
  * `!1200,1200` renditions, `pct:` sizes, `max` within maxArea. Each side runs in its own process, one request at
  * a time, after a short warm-up. Last line: JSON.
  */
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { build } from 'esbuild';
 import sharp from 'sharp';
 import { DEFAULTS, parseIngestSettings } from '../../functions/core/settings.ts';
 import { scaleFactorsFor, tilesAt } from '../../functions/core/pyramid.ts';
@@ -27,9 +24,9 @@ import { createDocumentClient, createS3Client } from '../../functions/store/clie
 import { ImageItems } from '../../functions/store/image-items.ts';
 import { ObjectStore } from '../../functions/store/object-store.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { MASTER_SIZE, PROJECT_ROOT, makePhotographicMaster } from './master.ts';
+import { MASTER_SIZE, makePhotographicMaster } from './master.ts';
+import { bundleBench, runBench } from './node-bundle.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const work = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'bench-image-'));
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
 const WARMUP = 10;
@@ -133,36 +130,8 @@ writeFileSync(
   }),
 );
 
-// Each side runs as an esbuild bundle on plain Node, as Lambda runs code.
-async function bundle(side: 'imagehub' | 'reference'): Promise<string> {
-  const outfile = join(PROJECT_ROOT, `node_modules/.cache/imagehub-bench/image-${side}.mjs`);
-  mkdirSync(dirname(outfile), { recursive: true });
-  await build({
-    entryPoints: [join(here, `image-${side}.ts`)],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    external: ['sharp', 'iiif-processor', '@cornerstonejs/codec-openjpeg', 'libheif-js'],
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    logLevel: 'warning',
-  });
-  return outfile;
-}
-
 interface Side { latencies: number[]; bytes: number; peakRssMb: number }
-// Asynchronously: the S3 and DynamoDB stand-ins live in this process's event loop and must keep answering.
-async function run(side: 'imagehub' | 'reference'): Promise<Side> {
-  const child = spawn(process.execPath, [await bundle(side), planFile], { env: { ...process.env, NODE_OPTIONS: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  if (code !== 0) throw new Error(`${side} failed: ${stderr}`);
-  return JSON.parse(stdout.trim().split('\n').pop()!) as Side;
-}
+const run = async (side: 'imagehub' | 'reference') => runBench<Side>(await bundleBench(`image-${side}`), [planFile]);
 step('running iiif-processor');
 const reference = await run('reference');
 step('running imagehub');

@@ -8,14 +8,13 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import sharp from 'sharp';
 import { makePhotographicMaster } from './master.ts';
+import { bundleBench } from './node-bundle.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, '../..');
 const work = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'bench-ingest-'));
 const master = join(work, 'master-100mp.jpg');
 
@@ -43,18 +42,7 @@ ensureVips();
 const { width, height } = await makePhotographicMaster(master);
 console.log(`master: ${width}×${height} = ${((width * height) / 1e6).toFixed(1)} MP, ${(statSync(master).size / 1e6).toFixed(1)} MB JPEG`);
 
-// imagehub runs as Lambda runs it: an esbuild bundle on plain node, not through tsx.
-const bundle = join(root, 'node_modules/.cache/imagehub-bench/ingest-once.mjs');
-await build({
-  entryPoints: [join(here, 'ingest-once.ts')],
-  outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  format: 'esm',
-  target: 'node20',
-  external: ['sharp', '@cornerstonejs/codec-openjpeg', 'libheif-js'],
-  logLevel: 'warning',
-});
+const bundle = await bundleBench('ingest-once');
 
 // Both write thousands of files to the same disk: flush the previous run's writes first (`sync`), or whichever runs
 // second pays for the first one's write-back. Alternate the order, best of three each.
