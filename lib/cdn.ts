@@ -31,7 +31,7 @@ import {
 import { HttpOrigin, OriginGroup, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { FORWARDED_HOST } from '../functions/core/http-headers.ts';
+import { CORS_HEADERS, FORWARDED_HOST } from '../functions/core/http-headers.ts';
 import { buildViewerRequestFunction } from '../functions/edge/build.ts';
 
 export interface CdnProps {
@@ -73,7 +73,7 @@ export class Cdn extends Construct {
         accessControlAllowHeaders: ['*'],
         accessControlAllowMethods: ['GET', 'HEAD', 'OPTIONS'],
         accessControlAllowOrigins: ['*'],
-        accessControlExposeHeaders: ['ETag', 'Content-Length', 'Link'],
+        accessControlExposeHeaders: CORS_HEADERS['access-control-expose-headers']!.split(', '),
         accessControlMaxAge: Duration.days(1),
         originOverride: true,
       },

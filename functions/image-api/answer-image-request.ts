@@ -20,7 +20,7 @@ import { CACHE_IMMUTABLE, infoJsonKey, pyramidFileKey } from '../core/derivative
 import { INFO2_MEDIA_TYPE, INFO3_MEDIA_TYPE } from '../core/info-json.ts';
 import { MAX_TILES_PER_REQUEST, planRender } from '../core/render-plan.ts';
 import type { IngestSettings } from '../core/settings.ts';
-import { FORWARDED_HOST } from '../core/http-headers.ts';
+import { CORS_HEADERS, FORWARDED_HOST } from '../core/http-headers.ts';
 import { storedKeyForPath } from '../core/static-paths.ts';
 
 import { MasterRegionUnavailable, readMasterRegion, renderMasterRegion, type RangeSource } from '../imaging/master-region.ts';
@@ -60,7 +60,7 @@ const CACHE_STABLE = 'public, max-age=300, s-maxage=60';
 const CACHE_ERROR = 'no-store';
 
 export async function answerImageRequest(request: ImageApiRequest, deps: ImageApiDeps): Promise<HttpAnswer> {
-  if (request.method === 'OPTIONS') return { status: 204, headers: { ...cors(), 'access-control-max-age': '86400' } };
+  if (request.method === 'OPTIONS') return { status: 204, headers: { ...CORS_HEADERS, 'access-control-max-age': '86400' } };
   if (request.method !== 'GET' && request.method !== 'HEAD') {
     return plain(405, `method ${request.method} is not allowed: the Image API is read-only (GET, HEAD, OPTIONS)`, { allow: 'GET, HEAD, OPTIONS' });
   }
@@ -94,7 +94,7 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
   const revisionId = revisionIdentifier(identifier, published.revision);
 
   if (parsed.kind === 'base') {
-    return { status: 303, headers: { ...cors(), location: `${serviceUrl(deps, version, requested)}/info.json`, 'cache-control': CACHE_STABLE } };
+    return { status: 303, headers: { ...CORS_HEADERS, location: `${serviceUrl(deps, version, requested)}/info.json`, 'cache-control': CACHE_STABLE } };
   }
   if (parsed.kind === 'info') {
     const body = await deps.derivatives.getBytes(infoJsonKey(version, requested));
@@ -102,7 +102,7 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
     return {
       status: 200,
       headers: {
-        ...cors(),
+        ...CORS_HEADERS,
         'content-type': version === 3 ? INFO3_MEDIA_TYPE : INFO2_MEDIA_TYPE,
         'cache-control': revision === undefined ? CACHE_STABLE : CACHE_IMMUTABLE,
         link: `<${PROFILE[version]}>;rel="profile"`,
@@ -126,7 +126,7 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
     `"${published.revision}-${createHash('sha256').update(`${version}/${resolved.canonical}`).digest('hex').slice(0, 16)}${source}"`;
   const etag = etagFor(fromMaster ? 'm' : 'p');
   const headers: Record<string, string> = {
-    ...cors(),
+    ...CORS_HEADERS,
     'content-type': mediaTypeFor(resolved.format),
     'cache-control': revision === undefined ? CACHE_STABLE : CACHE_IMMUTABLE,
     link: `<${canonicalUrl}>;rel="canonical", <${PROFILE[version]}>;rel="profile"`,
@@ -164,7 +164,7 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
     await deps.derivatives.putBody(key, body, { contentType: headers['content-type']!, cacheControl: CACHE_IMMUTABLE });
     return {
       status: 303,
-      headers: { ...cors(), location: `${serviceUrl(deps, version, revisionId)}/${resolved.canonical}`, 'cache-control': CACHE_ERROR },
+      headers: { ...CORS_HEADERS, location: `${serviceUrl(deps, version, revisionId)}/${resolved.canonical}`, 'cache-control': CACHE_ERROR },
     };
   }
   return { status: 200, headers, body };
@@ -348,15 +348,6 @@ function ifNoneMatch(header: string | undefined, etag: string): boolean {
   });
 }
 
-function cors(): Record<string, string> {
-  return {
-    'access-control-allow-origin': '*',
-    'access-control-allow-methods': 'GET, HEAD, OPTIONS',
-    'access-control-allow-headers': '*',
-    'access-control-expose-headers': 'ETag, Link, Content-Length',
-  };
-}
-
 function plain(status: number, message: string, extra: Record<string, string> = {}): HttpAnswer {
-  return { status, headers: { ...cors(), 'content-type': 'text/plain; charset=utf-8', 'cache-control': CACHE_ERROR, ...extra }, body: `${message}\n` };
+  return { status, headers: { ...CORS_HEADERS, 'content-type': 'text/plain; charset=utf-8', 'cache-control': CACHE_ERROR, ...extra }, body: `${message}\n` };
 }

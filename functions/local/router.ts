@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { isIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
+import { CORS_HEADERS } from '../core/http-headers.ts';
 import { splitImagePath, storedKeyForPath } from '../core/static-paths.ts';
 import { answerImageRequest, type ImageApiDeps } from '../image-api/answer-image-request.ts';
 import type { ObjectStore } from '../store/object-store.ts';
@@ -13,14 +14,6 @@ import type { ObjectStore } from '../store/object-store.ts';
 export interface RouterDeps extends ImageApiDeps {
   derivatives: ObjectStore;
 }
-
-const CORS_HEADERS = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
-  'Access-Control-Allow-Headers': '*',
-  'Access-Control-Expose-Headers': 'ETag, Last-Modified, Link, Content-Length',
-  'Access-Control-Max-Age': '86400',
-};
 
 export function createRouter(deps: RouterDeps) {
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
