@@ -34,7 +34,7 @@ export interface HttpAnswer {
 }
 
 export interface ImageApiDeps {
-  items: { get(identifier: string): Promise<ImageItem | undefined> };
+  items: { get(identifier: string, options?: { consistent?: boolean }): Promise<ImageItem | undefined> };
   derivatives: Pick<ObjectStore, 'get' | 'getBytes' | 'putBody'>;
   settings: Pick<IngestSettings, 'publicUrl' | 'jpegQuality' | 'upscaling' | 'maxInlineBytes'>;
   /**
@@ -80,7 +80,7 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
   const requested = parsed.kind === 'image' ? parsed.request.identifier : parsed.identifier;
   const { identifier, revision } = splitRevisionIdentifier(requested);
   // Only what the ingest can have named is looked up: a 3 kB identifier would be a fault of the table, not a 404.
-  const item = isIdentifier(identifier) ? await deps.items.get(identifier) : undefined;
+  const item = isIdentifier(identifier) ? await deps.items.get(identifier, { consistent: false }) : undefined;
   const current = item?.status !== 'deleted' ? item?.published : undefined;
   if (!item || !current) throw new ImageRequestError(404, `no image with identifier "${identifier}"`);
   // The revision just replaced is still stored (see ImageItem.superseded): clients holding its info.json go on.

@@ -57,8 +57,14 @@ export class ImageItems {
     readonly tableName: string,
   ) {}
 
-  async get(identifier: string): Promise<ImageItem | undefined> {
-    const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: imageKey(identifier), ConsistentRead: true }));
+  /**
+   * Ingest reads consistently (it decides on what it reads); the Image API may read a second stale at half the cost,
+   * as its answers are cached for minutes anyway.
+   */
+  async get(identifier: string, options: { consistent?: boolean } = {}): Promise<ImageItem | undefined> {
+    const out = await this.db.send(
+      new GetCommand({ TableName: this.tableName, Key: imageKey(identifier), ConsistentRead: options.consistent ?? true }),
+    );
     return out.Item ? toImageItem(out.Item) : undefined;
   }
 
