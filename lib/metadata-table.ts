@@ -2,7 +2,7 @@
  * The metadata table: image items and the data-hub mirror (records, harvest state), declared from the same schema the
  * one-machine stand-in uses (functions/store/table-schema.ts).
  */
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { TABLE_INDEXES, TABLE_KEYS } from '../functions/store/table-schema.ts';
@@ -27,5 +27,7 @@ export class MetadataTable extends Construct {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    // Read by the imagehub CLI from `cdk deploy --outputs-file` (functions/cli/target.ts).
+    new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The metadata table (imagehub CLI: --table)' });
   }
 }

@@ -112,6 +112,22 @@ export interface HarvestOptions extends HarvestSource {
   overlapSeconds?: number;
   /** The VKC authority files, when available: rights for records that state none themselves. */
   authority?: RightsAuthority;
+  /**
+   * List from this datestamp instead of the incremental cursor (`YYYY-MM-DD` or `YYYY-MM-DDThh:mm:ssZ`, as the
+   * repository's granularity allows): always a new run, kept as `incremental` unless `mode` is `full`.
+   */
+  from?: string;
+  /** Called after every checkpointed page (progress displays). */
+  onPage?: (progress: HarvestProgress) => void;
+}
+
+export interface HarvestProgress {
+  pages: number;
+  counts: HarvestCounts;
+  /** The repository's `completeListSize`, when it gives one. */
+  completeListSize?: number;
+  /** Records and deleted headers processed so far in this run. */
+  processed: number;
 }
 
 /** A harvest source id from the repository URL and set: `datahub.example.org/oai`, `…/oai?set=institution:x`. */
@@ -137,8 +153,9 @@ export async function runHarvest(options: HarvestOptions): Promise<HarvestReport
   let run: RunningHarvest;
   let resumed = false;
   // Incremental needs a previous success; until then every run is full, whatever was asked.
-  const newMode = mode !== 'full' && current.lastSuccess !== undefined ? 'incremental' : 'full';
-  if (current.running && (mode === 'auto' || current.running.mode === newMode)) {
+  const explicitFrom = mode !== 'full' ? options.from : undefined;
+  const newMode = explicitFrom !== undefined || (mode !== 'full' && current.lastSuccess !== undefined) ? 'incremental' : 'full';
+  if (current.running && explicitFrom === undefined && (mode === 'auto' || current.running.mode === newMode)) {
     // An unfinished run (stopped at a deadline, after faults, or crashed): continue from its checkpoint.
     if (!(await state.takeOver(source, current.running.owner, owner, nowIso()))) {
       return stoppedBeforeStart(options, current.running.mode, nowIso(), startedMs, 'another invocation took the unfinished run over first');
@@ -148,8 +165,8 @@ export async function runHarvest(options: HarvestOptions): Promise<HarvestReport
     ctx.log('resuming the unfinished harvest', { source, startedAt: run.startedAt, pages: run.pages, token: run.token });
   } else {
     const incremental = newMode === 'incremental';
-    let from: string | undefined;
-    if (incremental) {
+    let from: string | undefined = explicitFrom;
+    if (incremental && from === undefined) {
       const identify = await request(ctx, oaiRequestUrl(options.baseUrl, 'Identify'));
       if (!identify.ok) return stoppedBeforeStart(options, 'incremental', nowIso(), startedMs, identify.reason);
       const granularity = identify.page.identify?.granularity ?? 'YYYY-MM-DDThh:mm:ssZ';
@@ -241,6 +258,8 @@ export async function runHarvest(options: HarvestOptions): Promise<HarvestReport
       slowestPageMs = Math.max(slowestPageMs, ctx.clock.now() - pageStart);
       const progress = { pages: run.pages, counts: run.counts, skipped: run.skipped, ...(run.token ? { token: run.token } : {}) };
       if (!(await state.checkpoint(source, owner, progress, nowIso()))) return report(false, 'another invocation took the run over');
+      const listSize = page.token?.completeListSize;
+      options.onPage?.({ pages: run.pages, counts: { ...run.counts }, processed: processedCount(run.counts), ...(listSize !== undefined ? { completeListSize: listSize } : {}) });
       if (!next) break;
     }
   } catch (problem) {
@@ -261,6 +280,10 @@ function stoppedBeforeStart(options: HarvestOptions, mode: 'full' | 'incremental
     source: options.source, mode, startedAt, pages: 0, ...zeroCounts(), skippedRecords: [],
     durationMs: clock.now() - startedMs, resumed: false, complete: false, stoppedBecause: reason,
   };
+}
+
+function processedCount(counts: HarvestCounts): number {
+  return counts.added + counts.updated + counts.unchanged + counts.stale + counts.deleted + counts.skipped + counts.outsideSet;
 }
 
 function zeroCounts(): HarvestCounts {

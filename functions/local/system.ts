@@ -3,7 +3,9 @@
  * variables name), the buckets and table, the real ingest handler behind a local queue fed by S3 notifications,
  * and the HTTP router. Used by `npm start` and by the integration tests.
  */
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { AddressInfo } from 'node:net';
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -15,6 +17,7 @@ import { createDocumentClient, createS3Client } from '../store/clients.ts';
 import { ImageItems } from '../store/image-items.ts';
 import { ObjectStore } from '../store/object-store.ts';
 import { encodeKeyLikeS3, LocalQueue } from './local-queue.ts';
+import { ENDPOINTS_FILE, type LocalEndpoints } from '../cli/target.ts';
 import { createRouter } from './router.ts';
 import { ensureBuckets, ensureTable, startStandIns, type StandIns } from './stand-ins.ts';
 
@@ -108,6 +111,23 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     }),
   );
 
+  // The imagehub CLI finds this system through the data folder (functions/cli/target.ts).
+  const endpointsFile = options.dataDir ? join(options.dataDir, ENDPOINTS_FILE) : undefined;
+  if (endpointsFile) {
+    const endpoints: LocalEndpoints = {
+      url,
+      s3Endpoint: clientEnv.AWS_ENDPOINT_URL_S3,
+      dynamoEndpoint: clientEnv.AWS_ENDPOINT_URL_DYNAMODB,
+      region: local.region,
+      ingestBucket,
+      derivativeBucket: settings.derivativeBucket,
+      tableName: settings.tableName,
+      pid: process.pid,
+      standInCredentials: standIns !== undefined,
+    };
+    writeFileSync(endpointsFile, `${JSON.stringify(endpoints, null, 2)}\n`);
+  }
+
   return {
     url,
     settings,
@@ -121,6 +141,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     server,
     notifiesOnUpload: standIns !== undefined,
     close: async () => {
+      if (endpointsFile) rmSync(endpointsFile, { force: true });
       await queue.idle();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
