@@ -107,11 +107,38 @@ export interface SourceEntry {
 
 type Raw = Record<string, unknown>;
 
+/** A record version that was written: added, changed, revived or deleted (not `unchanged` or `stale`). */
+export interface RecordChange {
+  recordId: string;
+  status: 'active' | 'deleted';
+  /** The mapped record (for a deletion: the fields the mirror held, when known). */
+  record?: MappedRecord;
+}
+
+export interface RecordStoreOptions {
+  /**
+   * Told after every write that changed a record, e.g. to refresh what is derived from it (the object's
+   * Presentation summary). Its failure does not undo or fail the write: it is reported through `onChangeError`.
+   */
+  onChange?: (change: RecordChange) => Promise<void>;
+  onChangeError?: (error: unknown, change: RecordChange) => void;
+}
+
 export class RecordStore {
   constructor(
     readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
+    private readonly options: RecordStoreOptions = {},
   ) {}
+
+  private async changed(change: RecordChange): Promise<void> {
+    if (!this.options.onChange) return;
+    try {
+      await this.options.onChange(change);
+    } catch (error) {
+      this.options.onChangeError?.(error, change);
+    }
+  }
 
   /**
    * Store a harvested record version. `added` (new), `updated` (newer datestamp with other content, same datestamp
@@ -149,7 +176,10 @@ export class RecordStore {
           ? { ExpressionAttributeNames: { '#status': 'status' }, ExpressionAttributeValues: { ':ds': datestamp, ':h': contentHash, ':deleted': 'deleted' } }
           : {}),
       }));
-      if (written) return current ? 'updated' : 'added';
+      if (written) {
+        await this.changed({ recordId: record.recordId, status: 'active', record });
+        return current ? 'updated' : 'added';
+      }
     }
     throw new Error(`record ${record.recordId} kept changing while it was written`);
   }
@@ -179,7 +209,10 @@ export class RecordStore {
           ...(source ? { ':source': source } : {}),
         },
       }));
-      if (written) return 'deleted';
+      if (written) {
+        await this.changed({ recordId, status: 'deleted' });
+        return 'deleted';
+      }
     }
     throw new Error(`record ${recordId} kept changing while it was deleted`);
   }
