@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+/* global process */
 // The `imagehub` CLI (package.json "bin"): runs the TypeScript sources through tsx, as `npm start` does.
 import { register } from 'tsx/esm/api';
 

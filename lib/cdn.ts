@@ -8,6 +8,7 @@ import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
   AccessLevel,
   AllowedMethods,
+  type BehaviorOptions,
   CachedMethods,
   CachePolicy,
   CacheCookieBehavior,
@@ -38,6 +39,8 @@ export interface CdnProps {
   derivatives: IBucket;
   /** The Image API's domain (`{id}.execute-api.{region}.amazonaws.com`): S3 misses fall back to it. */
   imageApiDomain?: string;
+  /** The Presentation API's domain: `/iiif/presentation/*` goes to it. */
+  presentationApiDomain?: string;
   /** A custom domain (e.g. iiif.museum.be) with its ACM certificate, which must live in us-east-1. */
   domain?: { name: string; certificate: ICertificate };
   priceClass?: PriceClass;
@@ -109,6 +112,36 @@ export class Cdn extends Construct {
       headerBehavior: OriginRequestHeaderBehavior.allowList(FORWARDED_HOST),
     });
 
+    // Manifests and collections change when records or images do: the origin says `s-maxage=10` and an ETag, so
+    // the CDN revalidates them within seconds. The lookup's query strings are part of its identity.
+    const presentationPolicy = new CachePolicy(this, 'Presentation', {
+      comment: 'imagehub: Presentation API, path and lookup parameters',
+      cookieBehavior: CacheCookieBehavior.none(),
+      headerBehavior: CacheHeaderBehavior.none(),
+      queryStringBehavior: CacheQueryStringBehavior.allowList('objectNumber', 'institution', 'dataPid', 'workPid', 'recordId'),
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.seconds(10),
+      maxTtl: Duration.days(1),
+      enableAcceptEncodingGzip: true,
+      enableAcceptEncodingBrotli: true,
+    });
+    const presentation: Record<string, BehaviorOptions> = props.presentationApiDomain
+      ? {
+          '/iiif/presentation/*': {
+            origin: new HttpOrigin(props.presentationApiDomain, { protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY, readTimeout: Duration.seconds(30) }),
+            originRequestPolicy: forwardHost,
+            viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            allowedMethods: AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+            cachedMethods: CachedMethods.CACHE_GET_HEAD_OPTIONS,
+            cachePolicy: presentationPolicy,
+            responseHeadersPolicy: cors,
+            compress: true,
+            // Sets the viewer-host header the function builds public URLs from (Presentation paths are not rewritten).
+            functionAssociations: [{ function: viewerRequest, eventType: FunctionEventType.VIEWER_REQUEST }],
+          },
+        }
+      : {};
+
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'imagehub IIIF',
       defaultBehavior: {
@@ -122,6 +155,7 @@ export class Cdn extends Construct {
         compress: true,
         functionAssociations: [{ function: viewerRequest, eventType: FunctionEventType.VIEWER_REQUEST }],
       },
+      additionalBehaviors: presentation,
       httpVersion: HttpVersion.HTTP2_AND_3,
       // With LIST access a request for `/` would list the bucket: serve a (missing) index object instead.
       defaultRootObject: 'index.html',

@@ -15,6 +15,7 @@ import { DerivativeStore } from './derivative-store.ts';
 import { ImagingLayer } from './imaging-layer.ts';
 import { IngestPipeline } from './ingest-pipeline.ts';
 import { MetadataTable } from './metadata-table.ts';
+import { PresentationApi } from './presentation-api.ts';
 
 export interface ImagehubStackProps extends StackProps {
   /** Custom domain for the CDN, e.g. `iiif.museum.be`; needs `certificateArn` (ACM, us-east-1). */
@@ -40,6 +41,7 @@ export class ImagehubStack extends Stack {
   readonly cdn: Cdn;
   readonly ingest: IngestPipeline;
   readonly imageApi: ImageApi;
+  readonly presentationApi: PresentationApi;
   readonly harvest?: DatahubHarvest;
 
   constructor(scope: Construct, id: string, props: ImagehubStackProps = {}) {
@@ -60,9 +62,15 @@ export class ImagehubStack extends Stack {
       ...(customUrl ? { publicUrl: customUrl } : {}),
       ...(props.settings ? { settings: props.settings } : {}),
     });
+    this.presentationApi = new PresentationApi(this, 'PresentationApi', {
+      table: this.metadata.table,
+      ...(customUrl ? { publicUrl: customUrl } : {}),
+      ...(props.datahub?.metadataPrefix ? { metadataPrefix: props.datahub.metadataPrefix } : {}),
+    });
     this.cdn = new Cdn(this, 'Cdn', {
       derivatives: this.derivatives.bucket,
       imageApiDomain: Fn.parseDomainName(this.imageApi.api.apiEndpoint),
+      presentationApiDomain: Fn.parseDomainName(this.presentationApi.api.apiEndpoint),
       ...(props.priceClass ? { priceClass: props.priceClass } : {}),
       ...(props.domainName && props.certificateArn
         ? { domain: { name: props.domainName, certificate: Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn) } }

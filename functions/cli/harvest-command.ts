@@ -12,7 +12,7 @@ import { parseRightsAuthority, type RightsAuthority } from '../core/rights.ts';
 import type { HarvestCounts, SkippedEntry } from '../core/mirror.ts';
 import { loadLidoFiles, FileLoadError } from '../harvest/files.ts';
 import { defaultSourceId, reconcile, runHarvest, type HarvestMode } from '../harvest/harvest.ts';
-import { HarvestStateStore, RecordStore } from '../store/records.ts';
+import { createStores } from '../store/stores.ts';
 import { bar, ProgressLine, rate, type Output } from './progress.ts';
 import { resolveTarget, UsageError, type Target } from './target.ts';
 
@@ -127,7 +127,7 @@ async function fromFiles(
   try {
     report = await loadLidoFiles({
       paths,
-      records: new RecordStore(target.db, target.tableName),
+      records: createStores(target.db, target.tableName).records,
       ...(options.source ? { source: options.source } : {}),
       ...(options.authority ? { authority: options.authority } : {}),
       onFile: (p) => progress.update(`${bar(p.files / p.totalFiles)}  ${p.files}/${p.totalFiles} files · ${processed(p.counts)} records · ${rate(processed(p.counts), Date.now() - started)}`),
@@ -157,8 +157,7 @@ async function fromOai(
   const report = await runHarvest({
     ...harvestOptions,
     fetch,
-    records: new RecordStore(target.db, target.tableName),
-    state: new HarvestStateStore(target.db, target.tableName),
+    ...storesOf(target),
     log: (message, details) => {
       if (message === 'OAI-PMH request failed') {
         progress.done();
@@ -193,8 +192,7 @@ async function reconcileCommand(
   const report = await reconcile({
     ...rest,
     fetch,
-    records: new RecordStore(target.db, target.tableName),
-    state: new HarvestStateStore(target.db, target.tableName),
+    ...storesOf(target),
   });
   if (json) io.stdout.write(`${JSON.stringify(report)}\n`);
   else {
@@ -202,6 +200,11 @@ async function reconcileCommand(
     for (const id of report.deletedIds.slice(0, 20)) io.stdout.write(`  deleted ${id}\n`);
   }
   return report.complete ? 0 : 1;
+}
+
+function storesOf(target: Target) {
+  const stores = createStores(target.db, target.tableName);
+  return { records: stores.records, state: stores.harvestState };
 }
 
 function processed(counts: HarvestCounts): number {

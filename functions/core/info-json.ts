@@ -150,7 +150,8 @@ export function iiifRightsUri(candidate: string | undefined): string | undefined
   const value = candidate.trim();
   const match = /^https?:\/\/(creativecommons\.org\/(licenses|publicdomain)\/[A-Za-z0-9.\-/]+|rightsstatements\.org\/vocab\/[A-Za-z-]+\/1\.0\/?)$/.exec(value);
   if (!match) return undefined;
-  // The canonical forms: creativecommons.org over https, rightsstatements.org over http, with a trailing slash.
+  // The canonical forms IIIF uses (and its validators require): both over http, with a trailing slash
+  // (Creative Commons over http too: IIIF/api#1874).
   const path = match[1]!.endsWith('/') ? match[1]! : `${match[1]}/`;
-  return path.startsWith('creativecommons.org') ? `https://${path}` : `http://${path}`;
+  return `http://${path}`;
 }

@@ -71,3 +71,12 @@ export interface HarvestState {
 }
 
 export type CheckpointProgress = Pick<RunningHarvest, 'pages' | 'counts' | 'skipped'> & { token?: string };
+
+/**
+ * The OAI-PMH base URL a harvest source id names (ids are the base URL, plus `?set=…` for a set: see
+ * `defaultSourceId` in functions/harvest/harvest.ts); undefined for other sources (`file:…`, custom ids).
+ */
+export function repositoryUrlOf(source: string | undefined): string | undefined {
+  if (!source || !/^https?:\/\/[^/?#\s]+/.test(source)) return undefined;
+  return source.replace(/\?set=.*$/, '');
+}

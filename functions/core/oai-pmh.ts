@@ -84,6 +84,8 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   trimValues: true,
   processEntities: true,
+  // isArray goes by name alone: no path string for every element.
+  jPath: false,
 });
 
 type Node = Record<string, unknown>;

@@ -21,8 +21,8 @@
 import { iiifRightsUri } from './info-json.ts';
 import { cleanObjectNumber, type Creator, type MappedRecord, type RightsStatement } from './record.ts';
 
-export const CC0 = 'https://creativecommons.org/publicdomain/zero/1.0/';
-export const PUBLIC_DOMAIN_MARK = 'https://creativecommons.org/publicdomain/mark/1.0/';
+export const CC0 = 'http://creativecommons.org/publicdomain/zero/1.0/';
+export const PUBLIC_DOMAIN_MARK = 'http://creativecommons.org/publicdomain/mark/1.0/';
 export const IN_COPYRIGHT = 'http://rightsstatements.org/vocab/InC/1.0/';
 
 export type RightsSource = 'record-uri' | 'credit-line' | 'authority-rights' | 'authority-public-domain' | 'none';
@@ -70,8 +70,8 @@ export interface RightsAuthority {
 
 /** RightsStatements.org statement ids, in their canonical case. */
 const RIGHTS_STATEMENTS = ['InC', 'InC-OW-EU', 'InC-EDU', 'InC-NC', 'InC-RUU', 'NoC-CR', 'NoC-NC', 'NoC-OKLR', 'NoC-US', 'CNE', 'UND', 'NKC'];
-const CC_LICENCE = /^https:\/\/creativecommons\.org\/licenses\/(by|by-sa|by-nd|by-nc|by-nc-sa|by-nc-nd)\/(1\.0|2\.0|2\.5|3\.0|4\.0)\/([a-z]{2}\/)?$/;
-const CC_PUBLIC_DOMAIN = /^https:\/\/creativecommons\.org\/publicdomain\/(zero|mark)\/1\.0\/$/;
+const CC_LICENCE = /^http:\/\/creativecommons\.org\/licenses\/(by|by-sa|by-nd|by-nc|by-nc-sa|by-nc-nd)\/(1\.0|2\.0|2\.5|3\.0|4\.0)\/([a-z]{2}\/)?$/;
+const CC_PUBLIC_DOMAIN = /^http:\/\/creativecommons\.org\/publicdomain\/(zero|mark)\/1\.0\/$/;
 
 /**
  * The canonical IIIF rights URI a candidate stands for, or `undefined`. Accepts the forms people paste: `www.`,
@@ -118,7 +118,7 @@ export function rightsFromText(text: string | undefined): { uri: string; matched
   if (licence) {
     const parts = licence[1]!.split(/[\s-]+/).sort((a, b) => CC_ORDER.indexOf(a) - CC_ORDER.indexOf(b));
     // Without a version the licence is ambiguous; guessing one would invent a URI.
-    const uri = licence[2] ? canonicalRightsUri(`https://creativecommons.org/licenses/${parts.join('-')}/${licence[2]}/`) : undefined;
+    const uri = licence[2] ? canonicalRightsUri(`http://creativecommons.org/licenses/${parts.join('-')}/${licence[2]}/`) : undefined;
     if (uri) return { uri, matched: licence[0].toUpperCase() };
   }
   const denial = /\bno (known )?copyright\b|copyright[\s-]free|(auteurs)?rechtenvrij/.test(folded);

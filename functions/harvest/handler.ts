@@ -10,7 +10,7 @@
  *   OAI_METADATA_PREFIX      default oai_lido
  *   OAI_SET                  optional set spec (note: the Datahub ignores it on incremental requests; other sets'
  *                            records are then recognised by their setSpecs and left out)
- *   HARVEST_SOURCE           source id; default from URL and set (`datahub.vlaamsekunstcollectie.be/oai`)
+ *   HARVEST_SOURCE           source id; default the URL and set (`https://datahub.vlaamsekunstcollectie.be/oai`)
  *   HARVEST_OVERLAP_SECONDS  default 86400: see DEFAULT_OVERLAP_SECONDS
  *   RIGHTS_CSV_URL, COPYRIGHTS_CSV_URL  optional VKC authority files (RIGHTS.csv, Copyrights.csv), read once per container
  *   TABLE_NAME               the metadata table
@@ -22,7 +22,8 @@ import type { Context } from 'aws-lambda';
 import { parseRightsAuthority, type RightsAuthority } from '../core/rights.ts';
 import { ConfigError } from '../core/settings.ts';
 import { createDocumentClient } from '../store/clients.ts';
-import { HarvestStateStore, RecordStore } from '../store/records.ts';
+import type { HarvestStateStore, RecordStore } from '../store/records.ts';
+import { createStores } from '../store/stores.ts';
 import {
   DEFAULT_OVERLAP_SECONDS,
   defaultSourceId,
@@ -154,8 +155,9 @@ let cached: ReturnType<typeof createHarvestHandler> | undefined;
 export const handler = (event: unknown, context: Context): Promise<HarvestReport | ReconcileReport> => {
   if (!cached) {
     const settings = parseHarvestSettings(process.env);
-    const db = createDocumentClient();
-    cached = createHarvestHandler({ settings, records: new RecordStore(db, settings.tableName), state: new HarvestStateStore(db, settings.tableName) });
+    const logger = new Logger({ serviceName: 'imagehub-harvest' });
+    const stores = createStores(createDocumentClient(), settings.tableName, (message, details) => logger.warn(message, details));
+    cached = createHarvestHandler({ settings, records: stores.records, state: stores.harvestState, logger });
   }
   return cached(event, context);
 };

@@ -15,7 +15,7 @@
  * time), leaving the checkpoint. No AWS here: the stores, fetch and the clock are passed in.
  */
 import { randomUUID } from 'node:crypto';
-import { decideRights, type RightsAuthority } from '../core/rights.ts';
+import { decideRights, type RightsAuthority, type RightsDecision } from '../core/rights.ts';
 import { mapLidoRecord, parseLidoDocument } from '../core/lido.ts';
 import type { MappedRecord } from '../core/record.ts';
 import {
@@ -30,6 +30,7 @@ import {
 import {
   MAX_SKIPPED_KEPT,
   RecordTooLargeError,
+  type DeleteResult,
   type HarvestCounts,
   type HarvestReport,
   type RunningHarvest,
@@ -53,7 +54,7 @@ export const systemClock: Clock = {
 
 export type Fetch = (url: string, init: { signal: AbortSignal; headers: Record<string, string> }) => Promise<Response>;
 
-export type RecordMirror = Pick<RecordStore, 'upsert' | 'markDeleted' | 'listSourceIds'>;
+export type RecordMirror = Pick<RecordStore, 'upsert' | 'upsertMany' | 'markDeleted' | 'listSourceIds'>;
 export type HarvestStates = Pick<HarvestStateStore, 'get' | 'start' | 'takeOver' | 'checkpoint' | 'finish' | 'recordReconcile'>;
 
 export interface RetryPolicy {
@@ -130,12 +131,16 @@ export interface HarvestProgress {
   processed: number;
 }
 
-/** A harvest source id from the repository URL and set: `datahub.example.org/oai`, `…/oai?set=institution:x`. */
+/**
+ * A harvest source id from the repository URL and set: `https://datahub.example.org/oai`, `…/oai?set=institution:x`.
+ * It is the repository's base URL, so manifests can link each record's GetRecord URL (`repositoryUrlOf`, core/mirror.ts).
+ */
 export function defaultSourceId(baseUrl: string, set?: string): string {
   const url = new URL(baseUrl);
-  const id = `${url.host.toLowerCase()}${url.pathname.replace(/\/+$/, '')}`;
+  const id = `${url.protocol}//${url.host.toLowerCase()}${url.pathname.replace(/\/+$/, '')}`;
   return set ? `${id}?set=${set}` : id;
 }
+
 
 // ---------------------------------------------------------------------------------------------------------------
 // Harvest
@@ -231,26 +236,7 @@ export async function runHarvest(options: HarvestOptions): Promise<HarvestReport
       }
       if (error) return report(false, `OAI error ${error.code}: ${error.message}`);
 
-      await processPage(page.items, async (item) => {
-        if (item.kind === 'skipped') return skip(run, item);
-        if (outsideSet(run.set, item.header)) {
-          run.counts.outsideSet++;
-          return;
-        }
-        if (item.kind === 'deleted') {
-          const result = await records.markDeleted(item.header.identifier, item.header.datestamp, nowIso(), source);
-          if (result === 'deleted') run.counts.deleted++;
-          else run.counts[result]++;
-          return;
-        }
-        try {
-          const rights = decideRights(item.record, options.authority, year());
-          run.counts[await records.upsert(item.record, item.xml, rights, source, nowIso())]++;
-        } catch (problem) {
-          if (!(problem instanceof RecordTooLargeError)) throw problem;
-          skip(run, { identifier: item.record.recordId, reason: problem.message });
-        }
-      });
+      await storePage(run, page.items, records, source, nowIso, (record) => decideRights(record, options.authority, year()));
       run.pages++;
       const next = page.token?.value;
       if (next) run.token = next;
@@ -301,8 +287,43 @@ function outsideSet(set: string | undefined, header: OaiHeader | undefined): boo
 }
 
 /**
- * A few records at a time: upserts are independent, and a page is small. After a failure no further record is
- * started, and the ones under way are awaited, so nothing writes after the run has stopped.
+ * One page into the mirror: its records with one {@link RecordStore.upsertMany} (one batch read, then writes of the
+ * changed ones only), then its deleted headers; counts and skips are tallied in page order.
+ */
+async function storePage(
+  run: RunningHarvest,
+  items: PageItem[],
+  records: RecordMirror,
+  source: string,
+  now: () => string,
+  rights: (record: MappedRecord) => RightsDecision,
+): Promise<void> {
+  const mirrored = items.filter((item) => item.kind !== 'skipped' && !outsideSet(run.set, item.header));
+  const inputs = mirrored.flatMap((item) => (item.kind === 'record' ? [{ record: item.record, rawXml: item.xml, rights: rights(item.record) }] : []));
+  const results = inputs.length > 0 ? await records.upsertMany(inputs, source, now()) : [];
+  const deletions = new Map<PageItem, DeleteResult>();
+  await processPage(mirrored.filter((item) => item.kind === 'deleted'), async (item) => {
+    deletions.set(item, await records.markDeleted(item.header.identifier, item.header.datestamp, now(), source));
+  });
+  let next = 0;
+  for (const item of items) {
+    if (item.kind === 'skipped') {
+      skip(run, item);
+    } else if (outsideSet(run.set, item.header)) {
+      run.counts.outsideSet++;
+    } else if (item.kind === 'deleted') {
+      run.counts[deletions.get(item)!]++;
+    } else {
+      const result = results[next++]!;
+      if (result instanceof RecordTooLargeError) skip(run, { identifier: item.record.recordId, reason: result.message });
+      else run.counts[result]++;
+    }
+  }
+}
+
+/**
+ * A few deletions at a time: they are independent, and a page is small. After a failure no further one is started,
+ * and the ones under way are awaited, so nothing writes after the run has stopped.
  */
 async function processPage<T>(items: T[], work: (item: T) => Promise<void>, concurrency = 8): Promise<void> {
   let next = 0;

@@ -14,7 +14,7 @@ import { identifierForKey } from '../core/identifier.ts';
 import { MalformedEventError, objectEventsFromMessage } from '../core/s3-events.ts';
 import { parseIngestSettings } from '../core/settings.ts';
 import { createDocumentClient, createS3Client } from '../store/clients.ts';
-import { ImageItems } from '../store/image-items.ts';
+import { createStores } from '../store/stores.ts';
 import { ObjectStore } from '../store/object-store.ts';
 import { handleObjectEvent, type IngestDeps } from './ingest-object.ts';
 
@@ -74,13 +74,15 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
   if (!cached) {
     const settings = parseIngestSettings(process.env);
     const s3 = createS3Client();
+    const logger = new Logger({ serviceName: 'imagehub-ingest' });
     cached = createIngestHandler({
       deps: {
         s3,
         derivatives: new ObjectStore(s3, settings.derivativeBucket),
-        items: new ImageItems(createDocumentClient(), settings.tableName),
+        items: createStores(createDocumentClient(), settings.tableName, (message, details) => logger.warn(message, details)).images,
         settings,
       },
+      logger,
       maxReceiveCount: Number(process.env.INGEST_MAX_RECEIVE_COUNT ?? '3'),
     });
   }

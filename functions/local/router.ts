@@ -10,9 +10,11 @@ import { CORS_HEADERS } from '../core/http-headers.ts';
 import { splitImagePath, storedKeyForPath } from '../core/static-paths.ts';
 import { answerImageRequest, type ImageApiDeps } from '../image-api/answer-image-request.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { answerPresentationRequest, PRESENTATION_PREFIX, type PresentationDeps } from '../presentation/answer-presentation-request.ts';
 
 export interface RouterDeps extends ImageApiDeps {
   derivatives: ObjectStore;
+  presentation: PresentationDeps;
 }
 
 export function createRouter(deps: RouterDeps) {
@@ -34,11 +36,23 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: RouterDeps
     text(res, 404, `not found: ${url.pathname}`);
     return;
   }
+  if (url.pathname.startsWith(PRESENTATION_PREFIX)) {
+    // CloudFront's `/iiif/presentation/*` behaviour: the Presentation API Lambda.
+    const answer = await answerPresentationRequest(
+      { method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers: req.headers as Record<string, string | undefined> },
+      deps.presentation,
+    );
+    send(res, answer);
+    return;
+  }
   if (req.method === 'GET' || req.method === 'HEAD') {
     const key = storedKeyFor(url.pathname);
     if (key && (await serveStored(req, res, deps.derivatives, key))) return;
   }
-  const answer = await answerImageRequest({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers as Record<string, string | undefined> }, deps);
+  send(res, await answerImageRequest({ method: req.method ?? 'GET', path: url.pathname, headers: req.headers as Record<string, string | undefined> }, deps));
+}
+
+function send(res: ServerResponse, answer: { status: number; headers: Record<string, string>; body?: Uint8Array | string }): void {
   const headers = { ...answer.headers };
   if (answer.body !== undefined) headers['content-length'] = String(Buffer.byteLength(answer.body));
   res.writeHead(answer.status, headers).end(answer.body);

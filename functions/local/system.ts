@@ -14,7 +14,8 @@ import type { IngestSettings } from '../core/settings.ts';
 import { parseIngestSettings } from '../core/settings.ts';
 import { createIngestHandler } from '../ingest/handler.ts';
 import { createDocumentClient, createS3Client } from '../store/clients.ts';
-import { ImageItems } from '../store/image-items.ts';
+import type { ImageItems } from '../store/image-items.ts';
+import { createStores, type Stores } from '../store/stores.ts';
 import { ObjectStore } from '../store/object-store.ts';
 import { encodeKeyLikeS3, LocalQueue } from './local-queue.ts';
 import { ENDPOINTS_FILE, type LocalEndpoints } from '../cli/target.ts';
@@ -39,6 +40,7 @@ export interface LocalSystem {
   derivatives: ObjectStore;
   ingest: ObjectStore;
   items: ImageItems;
+  stores: Stores;
   queue: LocalQueue;
   server: Server;
   /** False when an external S3 endpoint is used: it sends no notifications, so uploaders enqueue the event. */
@@ -78,7 +80,10 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   await ensureTable(db, settings.tableName);
 
   const derivatives = new ObjectStore(s3, settings.derivativeBucket);
-  const items = new ImageItems(db, settings.tableName);
+  const stores = createStores(db, settings.tableName, (message, details) => {
+    if (!options.quiet) console.warn(message, details);
+  });
+  const items = stores.images;
   const log = options.quiet ? () => undefined : (line: string) => console.log(line);
   const handler = createIngestHandler({
     deps: { s3, derivatives, items, settings },
@@ -105,6 +110,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       items,
       settings,
       masters: (bucket) => new ObjectStore(s3, bucket),
+      presentation: { objects: stores.objects, records: stores.records, publicUrl: settings.publicUrl },
       log: (level, message, details) => {
         if (level === 'warn') log(`${message}: ${JSON.stringify(details)}`);
       },
@@ -137,6 +143,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     derivatives,
     ingest: new ObjectStore(s3, ingestBucket),
     items,
+    stores,
     queue,
     server,
     notifiesOnUpload: standIns !== undefined,

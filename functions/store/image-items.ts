@@ -51,11 +51,34 @@ const refusalKey = (sourceKey: string) => ({ pk: `REFUSAL#${sourceKey}`, sk: 'RE
 
 export type ClaimResult = { claimed: true; previous?: ImageItem } | { claimed: false; owner: string };
 
+/** An image that became ready (published) or was deleted. */
+export interface ImageChange {
+  identifier: string;
+  status: 'ready' | 'deleted';
+}
+
+export interface ImageItemsOptions {
+  /** Told after an image was published or deleted (e.g. to refresh its object's Presentation summary). */
+  onChange?: (change: ImageChange) => Promise<void>;
+  /** A failing listener does not fail the ingest: it is reported here. */
+  onChangeError?: (error: unknown, change: ImageChange) => void;
+}
+
 export class ImageItems {
   constructor(
     readonly db: DynamoDBDocumentClient,
     readonly tableName: string,
+    private readonly options: ImageItemsOptions = {},
   ) {}
+
+  private async changed(change: ImageChange): Promise<void> {
+    if (!this.options.onChange) return;
+    try {
+      await this.options.onChange(change);
+    } catch (error) {
+      this.options.onChangeError?.(error, change);
+    }
+  }
 
   /**
    * Ingest reads consistently (it decides on what it reads); the Image API may read a second stale at half the cost,
@@ -127,7 +150,7 @@ export class ImageItems {
     },
     now: string,
   ): Promise<boolean> {
-    return this.updateIfLatest(identifier, attempt, now, {
+    const latest = await this.updateIfLatest(identifier, attempt, now, {
       status: 'ready',
       source: fields.source,
       published: fields.published,
@@ -137,6 +160,8 @@ export class ImageItems {
       timings: fields.timings,
       publishedAt: now,
     });
+    if (latest) await this.changed({ identifier, status: 'ready' });
+    return latest;
   }
 
   /** Mark the attempt failed with a reason. The previously published revision, if any, stays published. */
@@ -183,6 +208,7 @@ export class ImageItems {
           ExpressionAttributeValues: { ':deleted': 'deleted', ':now': now, ':key': sourceKey, ':activityAt': `${now}#${key.pk}` },
         }),
       );
+      await this.changed({ identifier, status: 'deleted' });
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;

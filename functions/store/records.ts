@@ -43,6 +43,7 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
+  BatchGetCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
@@ -50,6 +51,7 @@ import {
   type DynamoDBDocumentClient,
   type QueryCommandInput,
 } from '@aws-sdk/lib-dynamodb';
+import { orderImages } from '../core/canvas-order.ts';
 import type { ImageItem, LinkHints } from '../core/image-item.ts';
 import { RecordTooLargeError, type CheckpointProgress, type DeleteResult, type HarvestState, type RunningHarvest, type UpsertResult } from '../core/mirror.ts';
 import type { MappedRecord } from '../core/record.ts';
@@ -72,6 +74,12 @@ const ACTIVITY = 'RECORD';
 const RAW_XML_ITEM_BUDGET = 350_000;
 /** A record whose mapped fields alone are this large cannot be stored at all. */
 const MAX_ITEM_WITHOUT_XML = 390_000;
+/** BatchGetItem's limit of keys per request. */
+const MAX_BATCH_GET = 100;
+/** Attempts at keys BatchGetItem leaves unprocessed (throttling) before giving up; back-off doubles from 50 ms. */
+const BATCH_GET_ATTEMPTS = 8;
+/** Conditional writes of one {@link RecordStore.upsertMany} under way at once. */
+const WRITE_CONCURRENCY = 8;
 
 const recordKey = (recordId: string) => ({ pk: `${RECORD_PREFIX}${recordId}`, sk: RECORD_SK });
 const stateKey = (source: string) => ({ pk: `HARVEST#${source}`, sk: 'STATE' });
@@ -106,6 +114,29 @@ export interface SourceEntry {
 }
 
 type Raw = Record<string, unknown>;
+
+/** What a version check reads of a record: small, so a page's worth fits one BatchGetItem. */
+interface Version {
+  datestamp: string;
+  contentHash?: string;
+  status: string;
+}
+
+/** One record version for {@link RecordStore.upsertMany}. */
+export interface UpsertInput {
+  record: MappedRecord;
+  rawXml: string;
+  rights: RightsDecision;
+}
+
+/** A record item ready to write but for its raw XML, which is compressed only if the item is written. */
+interface PreparedItem {
+  item: Raw;
+  /** JSON size of the item without the raw XML. */
+  size: number;
+  rawXml: string;
+  contentHash: string;
+}
 
 /** A record version that was written: added, changed, revived or deleted (not `unchanged` or `stale`). */
 export interface RecordChange {
@@ -146,13 +177,47 @@ export class RecordStore {
    * holds a newer datestamp; nothing written). Throws {@link RecordTooLargeError} when the record cannot fit.
    */
   async upsert(record: MappedRecord, rawXml: string, rights: RightsDecision, source: string, now: string): Promise<UpsertResult> {
+    return this.store(record, this.prepare(record, rawXml, rights, source, now), undefined);
+  }
+
+  /**
+   * {@link upsert} for many record versions (a harvest page), with the same outcomes: their versions are read with
+   * one consistent BatchGetItem instead of a GetItem each, then the new and changed ones are written, a few at a
+   * time (unchanged and stale ones write nothing). Results in input order; a record that cannot fit gets its
+   * {@link RecordTooLargeError} instead. Any other failure is thrown once the writes under way have settled, and no
+   * write starts after it.
+   */
+  async upsertMany(inputs: UpsertInput[], source: string, now: string): Promise<(UpsertResult | RecordTooLargeError)[]> {
+    const results: (UpsertResult | RecordTooLargeError)[] = new Array<UpsertResult | RecordTooLargeError>(inputs.length);
+    const prepared: (PreparedItem | undefined)[] = inputs.map(({ record, rawXml, rights }, index) => {
+      try {
+        return this.prepare(record, rawXml, rights, source, now);
+      } catch (error) {
+        if (!(error instanceof RecordTooLargeError)) throw error;
+        results[index] = error;
+        return undefined;
+      }
+    });
+    const pending = inputs.flatMap((_, index) => (prepared[index] ? [index] : []));
+    const versions = await this.versions(pending.map((index) => inputs[index]!.record.recordId));
+    await eachLimited(pending, WRITE_CONCURRENCY, async (index) => {
+      const { record } = inputs[index]!;
+      results[index] = await this.store(record, prepared[index]!, versions.get(record.recordId) ?? null);
+    });
+    return results;
+  }
+
+  /**
+   * Write a prepared version if it is new or changed. `known` is the version already read (null: no item), or
+   * undefined to read it here; a lost race always reads again.
+   */
+  private async store(record: MappedRecord, prepared: PreparedItem, known: Version | null | undefined): Promise<UpsertResult> {
     const datestamp = record.datestamp ?? '';
-    const contentHash = createHash('sha256').update(rawXml).digest('hex');
+    const { contentHash } = prepared;
     const key = recordKey(record.recordId);
-    const item = this.recordItem(record, rawXml, rights, source, now, contentHash);
     // Three rounds at most: each lost race means another writer stored a version we then compare against.
     for (let round = 0; round < 3; round++) {
-      const current = await this.version(record.recordId);
+      const current = round === 0 && known !== undefined ? known ?? undefined : await this.version(record.recordId);
       if (current && current.datestamp > datestamp) return 'stale';
       if (current && current.status === 'active' && current.contentHash === contentHash) {
         if (current.datestamp === datestamp) return 'unchanged';
@@ -168,7 +233,7 @@ export class RecordStore {
       }
       const written = await this.conditional(new PutCommand({
         TableName: this.tableName,
-        Item: item,
+        Item: withRawXml(prepared),
         ConditionExpression: current
           ? 'datestamp < :ds OR (datestamp = :ds AND (contentHash <> :h OR attribute_not_exists(contentHash) OR #status = :deleted))'
           : 'attribute_not_exists(pk)',
@@ -281,17 +346,7 @@ export class RecordStore {
    */
   async imagesForRecord(record: Pick<MappedRecord, 'recordId' | 'dataPid' | 'workPid' | 'objectNumber' | 'representations'>): Promise<ImageItem[]> {
     const found = await this.linked(recordKeys(record), isImageItem);
-    const images = found.map(toImageItem).filter((image) => image.status !== 'deleted');
-    const rank = representationRanks(record.representations);
-    const representationRank = (image: ImageItem): number => {
-      const candidates = [pidKey(image.links.dataPid), pidKey(image.links.workPid), image.links.objectNumber, image.identifier];
-      return Math.min(...candidates.map((c) => (c ? rank.get(c) ?? Infinity : Infinity)));
-    };
-    const collator = new Intl.Collator('en', { numeric: true });
-    return images
-      .map((image) => ({ image, sort: image.links.sortNumber ?? Infinity, representation: representationRank(image) }))
-      .sort((a, b) => a.sort - b.sort || a.representation - b.representation || collator.compare(a.image.identifier, b.image.identifier))
-      .map((entry) => entry.image);
+    return orderImages(record, found.map(toImageItem).filter((image) => image.status !== 'deleted'));
   }
 
   /** The active records an image's link hints point to (by data PID, work PID, institution + object number). */
@@ -302,18 +357,25 @@ export class RecordStore {
 
   // -------------------------------------------------------------------------------------------------------------
 
-  private recordItem(record: MappedRecord, rawXml: string, rights: RightsDecision, source: string, now: string, contentHash: string): Raw {
+  /**
+   * The item of a record version, without its raw XML (compressed only when written). Throws
+   * {@link RecordTooLargeError} when even that cannot fit.
+   */
+  private prepare(record: MappedRecord, rawXml: string, rights: RightsDecision, source: string, now: string): PreparedItem {
     const key = recordKey(record.recordId);
+    // Plain data only: undefined members dropped whatever the client's marshalling options. The JSON is kept to
+    // measure the item without serialising the record again.
+    const recordJson = JSON.stringify(record);
+    const rightsJson = JSON.stringify(rights);
     const item: Raw = {
       ...key,
       recordId: record.recordId,
       status: 'active',
       datestamp: record.datestamp ?? '',
-      contentHash,
+      contentHash: createHash('sha256').update(rawXml).digest('hex'),
       harvestSource: source,
-      // Plain data only: undefined members dropped whatever the client's marshalling options.
-      record: JSON.parse(JSON.stringify(record)) as unknown,
-      rights: JSON.parse(JSON.stringify(rights)) as unknown,
+      record: 0,
+      rights: 0,
       harvestedAt: now,
       updatedAt: now,
       activity: ACTIVITY,
@@ -321,15 +383,45 @@ export class RecordStore {
       rawXmlBytes: Buffer.byteLength(rawXml),
       ...recordKeys(record),
     };
-    const size = Buffer.byteLength(JSON.stringify(item));
+    // JSON.stringify(item) with the record and rights in it: each placeholder 0 is one byte of that.
+    const size = Buffer.byteLength(JSON.stringify(item)) - 2 + Buffer.byteLength(recordJson) + Buffer.byteLength(rightsJson);
     if (size > MAX_ITEM_WITHOUT_XML) throw new RecordTooLargeError(`the mapped record takes ${size} bytes, more than a DynamoDB item holds`);
-    const compressed = gzipSync(rawXml);
-    if (size + compressed.length <= RAW_XML_ITEM_BUDGET) item.rawXml = compressed;
-    else item.rawXmlTooLarge = true;
-    return item;
+    item.record = JSON.parse(recordJson) as unknown;
+    item.rights = JSON.parse(rightsJson) as unknown;
+    return { item, size, rawXml, contentHash: item.contentHash as string };
   }
 
-  private async version(recordId: string): Promise<{ datestamp: string; contentHash?: string; status: string } | undefined> {
+  /** Versions of records by id (absent: no item), read consistently in BatchGetItems of up to 100 keys. */
+  private async versions(recordIds: string[]): Promise<Map<string, Version>> {
+    const found = new Map<string, Version>();
+    // BatchGetItem refuses duplicate keys; a page may hold one record twice.
+    const ids = [...new Set(recordIds)];
+    for (let start = 0; start < ids.length; start += MAX_BATCH_GET) {
+      let keys: Raw[] = ids.slice(start, start + MAX_BATCH_GET).map((id) => recordKey(id));
+      for (let attempt = 1; keys.length > 0; attempt++) {
+        if (attempt > 1) {
+          if (attempt > BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem left ${keys.length} keys unprocessed ${BATCH_GET_ATTEMPTS} times`);
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 2)));
+        }
+        const out = await this.db.send(new BatchGetCommand({
+          RequestItems: {
+            [this.tableName]: {
+              Keys: keys,
+              ConsistentRead: true,
+              ProjectionExpression: 'pk, datestamp, contentHash, #status',
+              ExpressionAttributeNames: { '#status': 'status' },
+            },
+          },
+        }));
+        for (const raw of out.Responses?.[this.tableName] ?? []) found.set(String(raw.pk).slice(RECORD_PREFIX.length), toVersion(raw));
+        // Throttled keys come back unprocessed: read them again after a pause.
+        keys = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
+  }
+
+  private async version(recordId: string): Promise<Version | undefined> {
     const out = await this.db.send(new GetCommand({
       TableName: this.tableName,
       Key: recordKey(recordId),
@@ -337,12 +429,7 @@ export class RecordStore {
       ProjectionExpression: 'datestamp, contentHash, #status',
       ExpressionAttributeNames: { '#status': 'status' },
     }));
-    if (!out.Item) return undefined;
-    return {
-      datestamp: String(out.Item.datestamp ?? ''),
-      status: String(out.Item.status ?? 'active'),
-      ...(typeof out.Item.contentHash === 'string' ? { contentHash: out.Item.contentHash } : {}),
-    };
+    return out.Item ? toVersion(out.Item) : undefined;
   }
 
   /** Send a conditional write; false when its condition failed. */
@@ -403,6 +490,40 @@ export class RecordStore {
   }
 }
 
+function toVersion(raw: Raw): Version {
+  return {
+    datestamp: String(raw.datestamp ?? ''),
+    status: String(raw.status ?? 'active'),
+    ...(typeof raw.contentHash === 'string' ? { contentHash: raw.contentHash } : {}),
+  };
+}
+
+/** The item to write: the raw XML compressed into it when it fits, else marked too large. */
+function withRawXml({ item, size, rawXml }: PreparedItem): Raw {
+  const compressed = gzipSync(rawXml);
+  return size + compressed.length <= RAW_XML_ITEM_BUDGET ? { ...item, rawXml: compressed } : { ...item, rawXmlTooLarge: true };
+}
+
+/**
+ * `work` on each item, `limit` at a time. After a failure no further item is started and the ones under way are
+ * awaited; then the first failure is thrown.
+ */
+async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < items.length && !failure) {
+      try {
+        await work(items[next++]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
+}
+
 function toMirroredRecord(raw: Raw): MirroredRecord {
   const text = (name: string) => (typeof raw[name] === 'string' ? { [name]: raw[name] as string } : {});
   return {
@@ -420,18 +541,6 @@ function toMirroredRecord(raw: Raw): MirroredRecord {
     ...(typeof raw.rawXmlBytes === 'number' ? { rawXmlBytes: raw.rawXmlBytes } : {}),
     ...(raw.rawXmlTooLarge === true ? { rawXmlTooLarge: true } : {}),
   };
-}
-
-/** Lookup key → position of the representation it identifies (its sortorder when given, else record order). */
-function representationRanks(representations: MappedRecord['representations']): Map<string, number> {
-  const ranks = new Map<string, number>();
-  representations.forEach((representation, index) => {
-    const rank = representation.sortOrder ?? index;
-    for (const key of [pidKey(representation.pid), pidKey(representation.url), representation.resourceId]) {
-      if (key && !ranks.has(key)) ranks.set(key, rank);
-    }
-  });
-  return ranks;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
  * table from this, so they cannot drift apart.
  */
 import { ACTIVITY_INDEX } from './image-items.ts';
+import { COLLECTION_INDEX } from './objects.ts';
 import { RECORD_INDEXES } from './records.ts';
 
 export const TABLE_KEYS = { partitionKey: 'pk', sortKey: 'sk' } as const;
@@ -20,4 +21,6 @@ export const TABLE_INDEXES = [
   // Records only.
   { indexName: RECORD_INDEXES.byInstitution, partitionKey: 'institutionKey', sortKey: 'recordId' },
   { indexName: RECORD_INDEXES.bySource, partitionKey: 'harvestSource', sortKey: 'recordId' },
+  // Object summaries with a manifest, per institution, and the institutions themselves (functions/store/objects.ts).
+  { indexName: COLLECTION_INDEX, partitionKey: 'collectionKey', sortKey: 'objectId' },
 ] as const;

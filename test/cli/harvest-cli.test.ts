@@ -97,7 +97,7 @@ describe('imagehub harvest --oai', () => {
     expect(full.stdout).toMatch(/60 added/);
     // Not a terminal: plain progress lines, the first page's at least.
     expect(full.stderr).toMatch(/\[#+-*\]\s+\d+ %\s+25\/60 records · page 1/);
-    const state = await new HarvestStateStore(system.db, system.settings.tableName).get(new URL(oai.url).host + new URL(oai.url).pathname.replace(/\/$/, ''));
+    const state = await new HarvestStateStore(system.db, system.settings.tableName).get(oai.url.replace(/\/$/, ''));
     expect(state.lastSuccess?.report.added).toBe(60);
 
     oai.records[7] = { ...oai.records[7]!, datestamp: '2031-01-01T00:00:00Z', xml: oai.records[7]!.xml.replace('</lido:lido>', '<!-- v2 --></lido:lido>') };

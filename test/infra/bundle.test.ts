@@ -1,5 +1,5 @@
 /**
- * The ingest function exactly as `cdk deploy` would upload it (the synthesized esbuild bundle, ESM, with its
+ * The functions exactly as `cdk deploy` would upload them (the synthesized esbuild bundle, ESM, with its
  * packages left to the imaging layer), invoked with an SQS batch of S3 notifications against the embedded S3 and
  * DynamoDB on loopback. Catches what unit tests of the source cannot: bundling, the ESM require shim, externals.
  */
@@ -13,6 +13,10 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createDocumentClient, createS3Client } from '../../functions/store/clients.ts';
 import { ImageItems } from '../../functions/store/image-items.ts';
+import { createStores } from '../../functions/store/stores.ts';
+import { mapLidoRecord } from '../../functions/core/lido.ts';
+import { decideRights } from '../../functions/core/rights.ts';
+import { validatePresentation3 } from '../support/presentation-schema.ts';
 import { ensureBuckets, ensureTable, startStandIns, type StandIns } from '../../functions/local/stand-ins.ts';
 import { PROJECT_ROOT, synthesize } from './synth.ts';
 
@@ -20,6 +24,7 @@ let standIns: StandIns;
 let outdir: string;
 let handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 let imageApi: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+let presentationApi: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
 
 beforeAll(async () => {
   const synth = synthesize();
@@ -49,6 +54,7 @@ beforeAll(async () => {
   await ensureTable(new DynamoDBClient({ endpoint: standIns.dynamoEndpoint }), 'imagehub');
   ({ handler } = (await import(bundleOf('imagehub ingest'))) as { handler: typeof handler });
   ({ handler: imageApi } = (await import(bundleOf('imagehub Image API'))) as { handler: typeof imageApi });
+  ({ handler: presentationApi } = (await import(bundleOf('imagehub Presentation API'))) as { handler: typeof presentationApi });
 }, 180_000);
 
 afterAll(async () => {
@@ -138,3 +144,32 @@ it('answers an Image API request with the deployed Image API bundle, public URLs
   expect(bad.body).toMatch(/format/);
 }, 60_000);
 
+
+it('answers a manifest with the deployed Presentation API bundle once the record of the ingested image lands', async () => {
+  // Runs after the ingest test above published mskgent.be:1829-A; the record arrives second, as from a harvest.
+  const xml = readFileSync(join(PROJECT_ROOT, 'test/fixtures/datahub/vkc-imagehub-fixes/1Lido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_mskgent.be_1829-A.xml'), 'utf8');
+  const mapped = mapLidoRecord(xml);
+  if (!mapped.ok) throw new Error(mapped.skipped.reason);
+  const record = { ...mapped.record, datestamp: '2026-01-01T00:00:00Z' };
+  const stores = createStores(createDocumentClient(), 'imagehub');
+  expect(await stores.records.upsert(record, xml, decideRights(record, undefined, 2026), 'https://datahub.example.org/oai', '2026-01-01T00:00:00Z')).toBe('added');
+
+  const event = (path: string) =>
+    ({
+      version: '2.0',
+      rawPath: path,
+      rawQueryString: '',
+      headers: { host: 'abc.execute-api.eu-west-1.amazonaws.com', 'x-imagehub-viewer-host': 'd111.cloudfront.net' },
+      requestContext: { http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' } },
+      isBase64Encoded: false,
+    }) as unknown as APIGatewayProxyEventV2;
+  const answer = await presentationApi(event('/iiif/presentation/3/mskgent.be:1829-A/manifest.json'), { ...context, functionName: 'imagehub-presentation' } as Context);
+  expect(answer.statusCode, answer.body).toBe(200);
+  const manifest = JSON.parse(answer.body!) as { id: string; items: { width: number }[]; seeAlso: { id: string }[] };
+  expect(manifest.id).toBe('https://d111.cloudfront.net/iiif/presentation/3/mskgent.be:1829-A/manifest.json');
+  expect(validatePresentation3(manifest)).toEqual([]);
+  expect(manifest.items[0]!.width).toBe((await stores.images.get('mskgent.be:1829-A'))!.published!.width);
+  expect(manifest.seeAlso[0]!.id).toMatch(/^https:\/\/datahub\.example\.org\/oai\?verb=GetRecord&/);
+  const collection = await presentationApi(event('/iiif/presentation/3/collection/mskgent.be.json'), context);
+  expect(JSON.parse(collection.body!)).toMatchObject({ type: 'Collection', items: [{ id: manifest.id, type: 'Manifest' }] });
+}, 60_000);

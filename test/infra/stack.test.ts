@@ -252,6 +252,57 @@ describe('Image API', () => {
   });
 });
 
+describe('Presentation API', () => {
+  function presentationFunction() {
+    const found = Object.entries(resourcesOf('AWS::Lambda::Function')).filter(([, r]) => String(r.Properties.Description ?? '').startsWith('imagehub Presentation API'));
+    expect(found).toHaveLength(1);
+    return { logicalId: found[0]![0], properties: found[0]![1].Properties };
+  }
+
+  it('runs on Node.js 22 arm64 without the imaging layer, with the table and no public URL of its own', () => {
+    const { properties } = presentationFunction();
+    expect(properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], MemorySize: 1024, Timeout: 10 });
+    expect(properties.Layers ?? []).toHaveLength(0);
+    const env = (properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env.TABLE_NAME).toBeDefined();
+    expect(env.IMAGEHUB_PUBLIC_URL).toBeUndefined();
+  });
+
+  it('reads the table and writes nothing but object summaries (PutItem on OBJECT# keys)', () => {
+    const { logicalId } = presentationFunction();
+    const policies = Object.values(resourcesOf('AWS::IAM::Policy')).filter((p) =>
+      JSON.stringify(p.Properties.Roles).includes(logicalId.replace(/[0-9A-F]{8}$/, '')),
+    );
+    const statements = policies.flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Condition?: unknown }[] }).Statement);
+    const actions = statements.flatMap((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]));
+    expect(actions.filter((a) => a.startsWith('dynamodb:') && !/^dynamodb:(BatchGetItem|GetRecords|GetShardIterator|Query|GetItem|Scan|ConditionCheckItem|DescribeTable)$/.test(a))).toEqual(['dynamodb:PutItem']);
+    expect(statements.find((st) => st.Action === 'dynamodb:PutItem')!.Condition).toEqual({ 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['OBJECT#*'] } });
+    expect(actions.some((a) => a.startsWith('s3:'))).toBe(false);
+  });
+
+  it('is reached through CloudFront on /iiif/presentation/*, revalidated within seconds, lookup parameters in the key', () => {
+    const config = only('AWS::CloudFront::Distribution').DistributionConfig as {
+      CacheBehaviors: { PathPattern: string; TargetOriginId: string; CachePolicyId: { Ref: string }; ResponseHeadersPolicyId: unknown; FunctionAssociations: unknown[]; ViewerProtocolPolicy: string }[];
+      Origins: { Id: string; CustomOriginConfig?: { OriginProtocolPolicy: string } }[];
+    };
+    const behavior = config.CacheBehaviors.find((b) => b.PathPattern === '/iiif/presentation/*')!;
+    expect(behavior).toBeDefined();
+    expect(behavior.ViewerProtocolPolicy).toBe('redirect-to-https');
+    expect(behavior.FunctionAssociations).toHaveLength(1);
+    expect(behavior.ResponseHeadersPolicyId).toBeDefined();
+    expect(config.Origins.find((o) => o.Id === behavior.TargetOriginId)!.CustomOriginConfig).toMatchObject({ OriginProtocolPolicy: 'https-only' });
+    const policy = (template.toJSON() as { Resources: Resources }).Resources[behavior.CachePolicyId.Ref]!.Properties.CachePolicyConfig as {
+      DefaultTTL: number; MinTTL: number; ParametersInCacheKeyAndForwardedToOrigin: { QueryStringsConfig: { QueryStringBehavior: string; QueryStrings: string[] }; CookiesConfig: { CookieBehavior: string } };
+    };
+    expect(policy.DefaultTTL).toBe(10);
+    expect(policy.MinTTL).toBe(0);
+    expect(policy.ParametersInCacheKeyAndForwardedToOrigin.CookiesConfig.CookieBehavior).toBe('none');
+    expect(policy.ParametersInCacheKeyAndForwardedToOrigin.QueryStringsConfig).toEqual({
+      QueryStringBehavior: 'whitelist', QueryStrings: ['objectNumber', 'institution', 'dataPid', 'workPid', 'recordId'],
+    });
+  });
+});
+
 describe('configuration', () => {
   it('uses a custom domain with its certificate for the CDN and every public URL', () => {
     const { template: custom, outdir } = synthesize({

@@ -8,11 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mapLidoRecord } from '../../functions/core/lido.ts';
 import type { LinkHints } from '../../functions/core/image-item.ts';
-import type { UpsertResult } from '../../functions/core/mirror.ts';
+import { RecordTooLargeError, type UpsertResult } from '../../functions/core/mirror.ts';
+import type { MappedRecord } from '../../functions/core/record.ts';
 import { reconcile, runHarvest, type Clock, type Fetch, type HarvestOptions, type RecordMirror } from '../../functions/harvest/harvest.ts';
 import { createHarvestHandler, harvestRequest, parseHarvestSettings } from '../../functions/harvest/handler.ts';
 import { ensureTable, startStandIns, type StandIns } from '../../functions/local/stand-ins.ts';
@@ -99,6 +100,13 @@ async function rig(records: RepositoryRecord[], options: { pageSize?: number } =
       const result = await store.upsert(...args);
       upserts.push({ recordId: args[0].recordId, result });
       return result;
+    },
+    upsertMany: async (inputs, ...rest) => {
+      const results = await store.upsertMany(inputs, ...rest);
+      results.forEach((result, i) => {
+        if (typeof result === 'string') upserts.push({ recordId: inputs[i]!.record.recordId, result });
+      });
+      return results;
     },
     markDeleted: (...args) => store.markDeleted(...args),
     listSourceIds: (source) => store.listSourceIds(source),
@@ -325,9 +333,12 @@ describe('restarts', () => {
     const r = await rig(collection().map((m) => m.record));
     const crashing: RecordMirror = {
       ...r.options.records,
-      upsert: async (...args) => {
-        if (r.upserts.length === 60) throw new Error('simulated crash');
-        return r.options.records.upsert(...args);
+      // Page 3 (records 51–75) stops after its first 10 records.
+      upsertMany: async (inputs, ...rest) => {
+        const room = 60 - r.upserts.length;
+        if (inputs.length <= room) return r.options.records.upsertMany(inputs, ...rest);
+        await r.options.records.upsertMany(inputs.slice(0, room), ...rest);
+        throw new Error('simulated crash');
       },
     };
     const first = await runHarvest({ ...r.options, records: crashing });
@@ -485,6 +496,62 @@ describe('versions and deletions', () => {
   });
 });
 
+describe('RecordStore.upsertMany', () => {
+  it('stores a page as upsert stores each record, with one batch read: results in order, the listener told of each change', async () => {
+    const r = await rig([]);
+    const rights = { source: 'none', reasoning: 'test' } as const;
+    const mapped = (m: Made, datestamp = m.record.datestamp, xml = m.record.xml): MappedRecord => {
+      const result = mapLidoRecord(xml, { identifier: m.record.identifier, datestamp, setSpecs: [], deleted: false });
+      if (!result.ok) throw new Error('fixture does not map');
+      return result.record;
+    };
+    // 130 records: two BatchGetItems of at most 100 keys. Already mirrored: record 1 as it is now, record 2 in a
+    // newer version, record 3 in an older one.
+    const made = collection(130);
+    await r.store.upsert(mapped(made[1]!), made[1]!.record.xml, rights, 'test-hub', '2026-01-01T00:00:00Z');
+    await r.store.upsert(mapped(made[2]!, '2030-01-01T00:00:00Z'), 'newer', rights, 'test-hub', '2026-01-01T00:00:00Z');
+    await r.store.upsert(mapped(made[3]!, '2000-01-01T00:00:00Z'), 'older', rights, 'test-hub', '2026-01-01T00:00:00Z');
+    const inputs = made.map((m) => ({ record: mapped(m), rawXml: m.record.xml, rights }));
+    // Record 0 twice in the page, and a record too large for any item.
+    inputs.push(inputs[0]!, { ...inputs[4]!, record: { ...inputs[4]!.record, recordId: 'oai:x:huge', descriptions: { nl: ['lorem ipsum '.repeat(40_000)] } } });
+
+    // The table as the store sees it: commands counted, and the first BatchGetItem throttled for half its keys.
+    const sent: string[] = [];
+    let throttled = false;
+    const table = {
+      send: async (command: Parameters<DynamoDBDocumentClient['send']>[0]) => {
+        sent.push(command.constructor.name);
+        if (command instanceof BatchGetCommand && !throttled) {
+          throttled = true;
+          const request = command.input.RequestItems![r.store.tableName]!;
+          const half = Math.floor(request.Keys!.length / 2);
+          const out = await db.send(new BatchGetCommand({ RequestItems: { [r.store.tableName]: { ...request, Keys: request.Keys!.slice(0, half) } } }));
+          return { ...out, UnprocessedKeys: { [r.store.tableName]: { ...request, Keys: request.Keys!.slice(half) } } };
+        }
+        return db.send(command as never);
+      },
+    } as unknown as DynamoDBDocumentClient;
+    const changes: string[] = [];
+    const store = new RecordStore(table, r.store.tableName, { onChange: async (change) => void changes.push(change.recordId) });
+    const results = await store.upsertMany(inputs, 'test-hub', '2026-03-01T00:00:00Z');
+
+    expect(results).toHaveLength(132);
+    expect(results.slice(1, 4)).toEqual(['unchanged', 'stale', 'updated']);
+    expect(results.slice(4, 130).every((result) => result === 'added')).toBe(true);
+    // The same record twice: one write wins, the other loses the race, reads again and finds it unchanged.
+    expect([results[0], results[130]].sort()).toEqual(['added', 'unchanged']);
+    expect(results[131]).toBeInstanceOf(RecordTooLargeError);
+    // Two batches and the retry of the unprocessed keys; one GetItem for the lost race; a write per new or changed record.
+    expect(sent.filter((c) => c === 'BatchGetCommand')).toHaveLength(3);
+    expect(sent.filter((c) => c === 'GetCommand')).toHaveLength(1);
+    expect(sent.filter((c) => c === 'PutCommand')).toHaveLength(129);
+    expect(changes.sort()).toEqual([made[0]!, made[3]!, ...made.slice(4)].map((m) => m.record.identifier).sort());
+    expect(await r.store.get(made[3]!.record.identifier)).toMatchObject({ datestamp: made[3]!.record.datestamp, record: { objectNumber: made[3]!.objectNumber } });
+    expect(await r.store.rawXml(made[2]!.record.identifier)).toBe('newer');
+    expect(await r.store.get('oai:x:huge')).toBeUndefined();
+  });
+});
+
 describe('bad records', () => {
   it('skips and reports a malformed record and one without identifier, harvesting the rest', async () => {
     const made = collection(60);
@@ -574,7 +641,7 @@ describe('the Lambda handler', () => {
     expect(() => parseHarvestSettings({})).toThrow(/OAI_BASE_URL is required; TABLE_NAME is required/);
     expect(() => parseHarvestSettings({ OAI_BASE_URL: r.server.url, TABLE_NAME: 't', HARVEST_OVERLAP_SECONDS: '-1' })).toThrow(/HARVEST_OVERLAP_SECONDS/);
     const settings = parseHarvestSettings({ OAI_BASE_URL: r.server.url, TABLE_NAME: r.store.tableName, OAI_SET: 'institution:kmska_be' });
-    expect(settings).toMatchObject({ metadataPrefix: 'oai_lido', overlapSeconds: 86_400, set: 'institution:kmska_be', source: `${new URL(r.server.url).host}/oai?set=institution:kmska_be` });
+    expect(settings).toMatchObject({ metadataPrefix: 'oai_lido', overlapSeconds: 86_400, set: 'institution:kmska_be', source: `http://${new URL(r.server.url).host}/oai?set=institution:kmska_be` });
     expect(harvestRequest({ source: 'aws.events', 'detail-type': 'Scheduled Event', detail: { reconcile: true } })).toEqual({ reconcile: true });
     expect(harvestRequest({ mode: 'full' })).toEqual({ mode: 'full' });
 

@@ -11,7 +11,7 @@ const pyramid = {
     { width: 750, height: 500 },
   ],
   limits: { maxArea: 16_777_216 },
-  rights: 'https://creativecommons.org/publicdomain/zero/1.0/',
+  rights: 'http://creativecommons.org/publicdomain/zero/1.0/',
 };
 
 describe('info.json 3.0', () => {
@@ -31,7 +31,7 @@ describe('info.json 3.0', () => {
       maxArea: 16_777_216,
       sizes: pyramid.sizes,
       tiles: [{ width: 512, height: 512, scaleFactors: [1, 2, 4, 8, 16] }],
-      rights: 'https://creativecommons.org/publicdomain/zero/1.0/',
+      rights: 'http://creativecommons.org/publicdomain/zero/1.0/',
     });
   });
 
@@ -65,7 +65,7 @@ describe('helpers', () => {
     expect(imageServiceId('https://cdn.example.org/', 3, 'a:b')).toBe('https://cdn.example.org/iiif/3/a:b');
   });
   it('accepts only Creative Commons and RightsStatements.org URIs, in canonical form', () => {
-    expect(iiifRightsUri('http://creativecommons.org/licenses/by/4.0')).toBe('https://creativecommons.org/licenses/by/4.0/');
+    expect(iiifRightsUri('http://creativecommons.org/licenses/by/4.0')).toBe('http://creativecommons.org/licenses/by/4.0/');
     expect(iiifRightsUri('https://rightsstatements.org/vocab/InC/1.0/')).toBe('http://rightsstatements.org/vocab/InC/1.0/');
     expect(iiifRightsUri('All rights reserved')).toBeUndefined();
   });

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { mapLidoRecord, parseLidoDocument, parseMeasurement, type LidoEntry } from '../../functions/core/lido.ts';
+import { mapLidoRecord, parseLidoDocument, parseMeasurement, xmlTrees, type LidoEntry } from '../../functions/core/lido.ts';
 import { parseOaiResponse } from '../../functions/core/oai-pmh.ts';
 import { cleanObjectNumber, type MappedRecord } from '../../functions/core/record.ts';
 import { parseCsv } from '../../functions/core/rights.ts';
@@ -305,6 +305,22 @@ describe('OAI-PMH envelopes', () => {
     // The harvester's path: oai-pmh.ts pages, mapLidoRecord maps each record's verbatim metadata.
     const viaProtocol = parseOaiResponse(page).records.map((r) => mapLidoRecord(r.metadata!, r.header));
     expect(viaProtocol).toEqual(result.records.map((e) => ({ ok: true, record: e.record })));
+  });
+
+  it("the harvester's page path maps each record exactly as the single-record and document paths and fast-xml-parser's tree do", () => {
+    for (const name of ['GetRecord.xml', 'ListRecords-page1.xml', 'ListRecords-lastpage.xml']) {
+      const page = envelope(name);
+      const records = parseOaiResponse(page).records;
+      expect(records.length, name).toBeGreaterThan(0);
+      // The page path: the page validated whole, each record's metadata mapped without validating it again.
+      const viaPage = records.map((r) => mapLidoRecord(r.metadata!, r.header, { wellFormed: true }));
+      const viaRecord = records.map((r) => mapLidoRecord(r.metadata!, r.header));
+      const viaFastXmlParser = records.map((r) => mapLidoRecord(xmlTrees.fastXmlParser(r.metadata!), r.header));
+      const viaDocument = parseLidoDocument(page).records.map((e) => ({ ok: true, record: e.record }));
+      expect(viaPage.every((m) => m.ok), name).toBe(true);
+      // Serialised, so that key order counts too.
+      for (const other of [viaRecord, viaFastXmlParser, viaDocument]) expect(JSON.stringify(other), name).toBe(JSON.stringify(viaPage));
+    }
   });
 
   it('the last page has an empty token; ListIdentifiers has headers and no records; errors are not skipped records', () => {
@@ -673,6 +689,13 @@ describe.skipIf(!haveShared)('every real record in the shared fixtures', () => {
     for (const [file, { record, xml }] of entries()) {
       const header = record.oaiIdentifier ? { identifier: record.oaiIdentifier, datestamp: record.datestamp ?? '', setSpecs: record.setSpecs, deleted: false } : undefined;
       expect(mapLidoRecord(xml!, header), file).toEqual({ ok: true, record });
+    }
+  });
+
+  it("maps each record from fast-xml-parser's tree exactly as from the fast reader's", () => {
+    for (const [file, { record, xml }] of entries()) {
+      const header = record.oaiIdentifier ? { identifier: record.oaiIdentifier, datestamp: record.datestamp ?? '', setSpecs: record.setSpecs, deleted: false } : undefined;
+      expect(JSON.stringify(mapLidoRecord(xmlTrees.fastXmlParser(xml!), header)), file).toBe(JSON.stringify(mapLidoRecord(xml!, header, { wellFormed: true })));
     }
   });
 

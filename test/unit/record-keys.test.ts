@@ -7,6 +7,7 @@ import { mapLidoRecord } from '../../functions/core/lido.ts';
 import { cleanObjectNumber } from '../../functions/core/record.ts';
 import { imageKeys, institutionFromRecordId, institutionKey, objectKey, pidKey, recordKeys } from '../../functions/core/record-keys.ts';
 import { defaultSourceId } from '../../functions/harvest/harvest.ts';
+import { repositoryUrlOf } from '../../functions/core/mirror.ts';
 
 const FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/datahub/vkc-imagehub-fixes');
 
@@ -118,8 +119,10 @@ describe('recordKeys and imageKeys', () => {
 });
 
 describe('defaultSourceId', () => {
-  it('names a source by host, path and set', () => {
-    expect(defaultSourceId('https://Datahub.VlaamseKunstcollectie.be/oai/')).toBe('datahub.vlaamsekunstcollectie.be/oai');
-    expect(defaultSourceId('https://datahub.vlaamsekunstcollectie.be/oai', 'institution:msk')).toBe('datahub.vlaamsekunstcollectie.be/oai?set=institution:msk');
+  it('names a source by its base URL (scheme, host, path) and set, so its GetRecord URL can be derived', () => {
+    expect(defaultSourceId('https://Datahub.VlaamseKunstcollectie.be/oai/')).toBe('https://datahub.vlaamsekunstcollectie.be/oai');
+    expect(defaultSourceId('https://datahub.vlaamsekunstcollectie.be/oai', 'institution:msk')).toBe('https://datahub.vlaamsekunstcollectie.be/oai?set=institution:msk');
+    expect(repositoryUrlOf(defaultSourceId('http://hub.example.org/oai', 'a:b'))).toBe('http://hub.example.org/oai');
+    expect(repositoryUrlOf('file:records.xml')).toBeUndefined();
   });
 });

@@ -38,9 +38,9 @@ const creator = (name: string, altNames: string[] = []): Creator => ({ name, alt
 describe('canonicalRightsUri', () => {
   it('gives the canonical forms: CC over https, RightsStatements.org over http with /vocab/, trailing slash', () => {
     expect(canonicalRightsUri('http://creativecommons.org/publicdomain/zero/1.0')).toBe(CC0);
-    expect(canonicalRightsUri('https://www.creativecommons.org/licenses/by-sa/4.0/deed.nl')).toBe('https://creativecommons.org/licenses/by-sa/4.0/');
-    expect(canonicalRightsUri('https://creativecommons.org/licenses/by/4.0/legalcode')).toBe('https://creativecommons.org/licenses/by/4.0/');
-    expect(canonicalRightsUri('https://creativecommons.org/licenses/by/2.0/be/')).toBe('https://creativecommons.org/licenses/by/2.0/be/');
+    expect(canonicalRightsUri('https://www.creativecommons.org/licenses/by-sa/4.0/deed.nl')).toBe('http://creativecommons.org/licenses/by-sa/4.0/');
+    expect(canonicalRightsUri('https://creativecommons.org/licenses/by/4.0/legalcode')).toBe('http://creativecommons.org/licenses/by/4.0/');
+    expect(canonicalRightsUri('https://creativecommons.org/licenses/by/2.0/be/')).toBe('http://creativecommons.org/licenses/by/2.0/be/');
     expect(canonicalRightsUri('https://rightsstatements.org/vocab/InC/1.0/')).toBe(IN_COPYRIGHT);
     expect(canonicalRightsUri('https://rightsstatements.org/vocab/inc-nc/1.0')).toBe('http://rightsstatements.org/vocab/InC-NC/1.0/');
     expect(canonicalRightsUri('https://rightsstatements.org/page/InC/1.0/?language=nl')).toBe(IN_COPYRIGHT);
@@ -72,9 +72,9 @@ describe('rightsFromText', () => {
     ['Public Domain', PUBLIC_DOMAIN_MARK],
     ['Publiek domein', PUBLIC_DOMAIN_MARK],
     ['Public domain / CC-PDM', PUBLIC_DOMAIN_MARK],
-    ['CC BY-SA 4.0', 'https://creativecommons.org/licenses/by-sa/4.0/'],
-    ['CC-BY-NC-ND 4.0', 'https://creativecommons.org/licenses/by-nc-nd/4.0/'],
-    ['cc by sa nc 3.0', 'https://creativecommons.org/licenses/by-nc-sa/3.0/'],
+    ['CC BY-SA 4.0', 'http://creativecommons.org/licenses/by-sa/4.0/'],
+    ['CC-BY-NC-ND 4.0', 'http://creativecommons.org/licenses/by-nc-nd/4.0/'],
+    ['cc by sa nc 3.0', 'http://creativecommons.org/licenses/by-nc-sa/3.0/'],
     ['© SABAM Belgium 2021', IN_COPYRIGHT],
     ['© SABAM BELGIUM 2011', IN_COPYRIGHT],
     ['Auteursrechtplichtig / © SABAM', IN_COPYRIGHT],
@@ -166,7 +166,7 @@ describe('decideRights', () => {
 
   it('record-uri: image rights (the DESTINATION model), after the work rights', () => {
     const decision = decideRights(recordOf('vkc-imagehub-fixes/MulLido1Image__DESTINATION-oai_datahub.vlaamsekunstcollectie.be_kmska.be_257.xml'), authority, 2025);
-    expect(decision).toEqual({ uri: CC0, source: 'record-uri', reasoning: 'image rights URI https://creativecommons.org/publicdomain/zero/1.0/' });
+    expect(decision).toEqual({ uri: CC0, source: 'record-uri', reasoning: 'image rights URI https://creativecommons.org/publicdomain/zero/1.0/ (canonical http://creativecommons.org/publicdomain/zero/1.0/)' });
   });
 
   it('ignores the licence of the metadata record (recordRights)', () => {
