@@ -20,6 +20,9 @@ console.log(`imagehub is running at ${system.url}
   drop images into     ${inboxDir}/ (sub-folders allowed: mskgent.be/1829-A.tif → mskgent.be:1829-A)
   Image API 3.0        ${system.url}/iiif/3/{identifier}/info.json
   Image API 2.1        ${system.url}/iiif/2/{identifier}/info.json
+  manifests            ${system.url}/iiif/presentation/3/{institution}:{object number}/manifest.json
+  collections          ${system.url}/iiif/presentation/3/collection/top.json
+  load LIDO records    npx imagehub harvest --file records.xml   (or --oai URL; see --help)
   ingest bucket        s3://${system.ingestBucket} · derivatives s3://${system.settings.derivativeBucket} · table ${system.settings.tableName}`);
 
 const stop = async () => {

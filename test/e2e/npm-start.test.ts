@@ -77,3 +77,30 @@ it('ingests an image dropped into the inbox and serves it statically and dynamic
   expect(v2.status).toBe(200);
   expect((await sharp(Buffer.from(await v2.arrayBuffer())).metadata()).width).toBe(150);
 }, 120_000);
+
+it('`npx imagehub harvest --file` finds the running imagehub through its data folder, and the manifest appears', async () => {
+  // Runs after the test above ingested mskgent.be:1829-A.
+  const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
+    const cli = spawn('npx', ['--no-install', 'imagehub', 'harvest', '--file', join(ROOT, 'test/fixtures/datahub/vkc-imagehub-fixes')], {
+      cwd: ROOT,
+      env: { ...process.env, IMAGEHUB_DATA: data, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    cli.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    cli.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    cli.on('error', fail);
+    cli.on('close', (code) => done({ code, stdout, stderr }));
+  });
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.stderr).toContain(`harvesting into the local imagehub at ${url}`);
+  expect(run.stdout).toMatch(/4 added/);
+
+  const manifest = await waitFor(`${url}/iiif/presentation/3/mskgent.be:1829-A/manifest.json`, 10_000);
+  expect(manifest.status).toBe(200);
+  const body = (await manifest.json()) as { items: { width: number }[]; label: Record<string, string[]> };
+  expect(body.items).toHaveLength(1);
+  const info = (await (await fetch(`${url}/iiif/3/mskgent.be:1829-A/info.json`)).json()) as { width: number };
+  expect(body.items[0]!.width).toBe(info.width);
+}, 120_000);
