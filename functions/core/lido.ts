@@ -1041,9 +1041,18 @@ function kids(el: XmlElement | undefined, name: string): XmlElement[] {
 }
 
 /** All descendants along a `/`-separated path of element names. */
+/** Routes split once: path() runs some hundred times a record. */
+const ROUTES = new Map<string, string[]>();
+
 function path(from: XmlElement | XmlElement[], route: string): XmlElement[] {
+  let names = ROUTES.get(route);
+  if (!names) ROUTES.set(route, (names = route.split('/')));
   let current = Array.isArray(from) ? from : [from];
-  for (const name of route.split('/')) current = current.flatMap((el) => kids(el, name));
+  for (const name of names) {
+    const next: XmlElement[] = [];
+    for (const el of current) for (const kid of kids(el, name)) next.push(kid);
+    current = next;
+  }
   return current;
 }
 

@@ -39,6 +39,13 @@ const ATTRIBUTE = /([^\s=]+)\s*(=\s*(?:"([^"]*)"|'([^']*)'))?/g;
 /** The document's tree, or undefined when it holds something this reader leaves to fast-xml-parser. */
 export function readWellFormedXml(input: string, tagName: (name: string) => string): XmlElement | undefined {
   const xml = input.includes('\r') ? input.replace(/\r\n?/g, '\n') : input;
+  // A record repeats a few dozen names hundreds of times: each goes through the name function once.
+  const names = new Map<string, string>();
+  const name = (raw: string): string => {
+    let known = names.get(raw);
+    if (known === undefined) names.set(raw, (known = tagName(raw)));
+    return known;
+  };
   const root: Frame = { element: {}, text: undefined, hasChildren: false, attributes: undefined };
   const stack: Frame[] = [root];
   // Raw text since the last markup other than a comment: comments do not split text in fast-xml-parser.
@@ -93,7 +100,7 @@ export function readWellFormedXml(input: string, tagName: (name: string) => stri
       } else {
         pending = '';
       }
-      const opened = startTag(xml.slice(lt + 1, gt), tagName);
+      const opened = startTag(xml.slice(lt + 1, gt), name);
       if (!opened || stack.length > MAX_DEPTH) return undefined;
       const frame: Frame = { element: {}, text: undefined, hasChildren: false, attributes: opened.attributes };
       const siblings = current.element[opened.name];
@@ -155,7 +162,8 @@ function startTag(content: string, tagName: (name: string) => string): { name: s
   if (typeof name !== 'string' || name === '' || name in Object.prototype || name === 'prototype' || name.startsWith('#')) return undefined;
   if (rest === '') return { name, selfClosing };
   let attributes: Record<string, string> | undefined;
-  for (const match of rest.matchAll(ATTRIBUTE)) {
+  ATTRIBUTE.lastIndex = 0;
+  for (let match = ATTRIBUTE.exec(rest); match; match = ATTRIBUTE.exec(rest)) {
     const value = match[3] ?? match[4];
     const local = attributeName(match[1]!);
     if (value === undefined || local === '') continue;
@@ -166,11 +174,13 @@ function startTag(content: string, tagName: (name: string) => string): { name: s
   return { name, selfClosing, ...(attributes ? { attributes } : {}) };
 }
 
-/** fast-xml-parser's removeNSPrefix for attributes: `xmlns`, `xmlns:x` dropped, `x:name` → `name`. */
+/** fast-xml-parser's removeNSPrefix for attributes: `xmlns`, `xmlns:x` dropped, `x:name` → `name`, `x:y:z` kept. */
 function attributeName(name: string): string {
-  const parts = name.split(':');
-  if (parts[0] === 'xmlns') return '';
-  return parts.length === 2 ? (name.charAt(0) === '/' ? '/' : '') + parts[1]! : name;
+  const colon = name.indexOf(':');
+  if (colon < 0) return name === 'xmlns' ? '' : name;
+  if (name.slice(0, colon) === 'xmlns') return '';
+  if (name.includes(':', colon + 1)) return name;
+  return (name.charAt(0) === '/' ? '/' : '') + name.slice(colon + 1);
 }
 
 /** Entities and character references resolved; undefined for any this reader leaves to fast-xml-parser. */

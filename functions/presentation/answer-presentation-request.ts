@@ -124,10 +124,12 @@ async function answerManifest(request: PresentationRequest, deps: PresentationDe
   if (!parts) {
     throw new NotFound(`no object ${objectId}: the mirror holds no active record of ${id.institution} with object number ${id.objectNumber} (find objects by PID or object number at /iiif/presentation/3/lookup)`);
   }
-  await repairSummary(deps, objectId, parts);
   if (parts.images.length === 0) {
+    await repairSummary(deps, objectId, parts);
     throw new NotFound(`object ${objectId} has a record but no image is ready yet, and a manifest needs at least one image; it appears as soon as an image of it is ingested`);
   }
+  // Independent reads, in parallel.
+  const [, related] = await Promise.all([repairSummary(deps, objectId, parts), relatedManifests(deps, parts.record.record, objectId)]);
   const input: ManifestInput = {
     baseUrl,
     objectId,
@@ -135,7 +137,7 @@ async function answerManifest(request: PresentationRequest, deps: PresentationDe
     ...(parts.record.rights ? { rights: parts.record.rights } : {}),
     images: parts.images,
     ...seeAlsoOf(parts.record, deps.metadataPrefix ?? 'oai_lido'),
-    related: await relatedManifests(deps, parts.record.record, objectId),
+    related,
   };
   const document = version === 3 ? buildManifest(input) : buildManifestV2(input);
   return json(request, version, document, summarise(objectId, parts).modified);

@@ -465,18 +465,22 @@ export class RecordStore {
       [RECORD_INDEXES.byWorkPid, 'workPidKey', keys.workPidKey],
       [RECORD_INDEXES.byObject, 'objectKey', keys.objectKey],
     ];
-    const found = new Map<string, Raw>();
-    for (const [indexName, attribute, value] of lookups) {
-      if (!value) continue;
+    // The lookups are independent: in parallel, one round trip instead of three. Results keep index order.
+    const results = await Promise.all(lookups.map(async ([indexName, attribute, value]) => {
+      const items: Raw[] = [];
+      if (!value) return items;
       for await (const raw of this.query({
         IndexName: indexName,
         KeyConditionExpression: '#k = :v',
         ExpressionAttributeNames: { '#k': attribute },
         ExpressionAttributeValues: { ':v': value },
       })) {
-        if (accept(raw) && !found.has(String(raw.pk))) found.set(String(raw.pk), raw);
+        items.push(raw);
       }
-    }
+      return items;
+    }));
+    const found = new Map<string, Raw>();
+    for (const raw of results.flat()) if (accept(raw) && !found.has(String(raw.pk))) found.set(String(raw.pk), raw);
     return [...found.values()];
   }
 
