@@ -212,6 +212,10 @@ export async function runHarvest(options: HarvestOptions): Promise<HarvestReport
   let restarts = 0;
   let slowestPageMs = 0;
   const year = () => new Date(ctx.clock.now()).getUTCFullYear();
+  // The next page is requested (and parsed and mapped) while this one is stored: the harvest's CPU work then
+  // overlaps the store's. Abandoned, its request aborted, when the run stops before it.
+  const abandon = new AbortController();
+  let ahead: { url: string; fetched: Promise<Fetched> } | undefined;
   try {
     for (;;) {
       if (pastDeadline(ctx, 2 * slowestPageMs)) return report(false, 'deadline');
@@ -219,7 +223,8 @@ export async function runHarvest(options: HarvestOptions): Promise<HarvestReport
       const url = run.token
         ? oaiRequestUrl(options.baseUrl, 'ListRecords', { resumptionToken: run.token })
         : oaiRequestUrl(options.baseUrl, 'ListRecords', { metadataPrefix: ctx.metadataPrefix, ...(run.set ? { set: run.set } : {}), ...(run.from ? { from: run.from } : {}) });
-      const fetched = await request(ctx, url);
+      const fetched = await (ahead?.url === url ? ahead.fetched : request(ctx, url));
+      ahead = undefined;
       if (!fetched.ok) return report(false, fetched.reason);
       const { page } = fetched;
       const error = page.errors[0];
@@ -236,9 +241,15 @@ export async function runHarvest(options: HarvestOptions): Promise<HarvestReport
       }
       if (error) return report(false, `OAI error ${error.code}: ${error.message}`);
 
+      const next = page.token?.value;
+      if (next) {
+        const nextUrl = oaiRequestUrl(options.baseUrl, 'ListRecords', { resumptionToken: next });
+        ahead = { url: nextUrl, fetched: request(ctx, nextUrl, abandon.signal) };
+        // Awaited with the next page, or never (the run stopped first).
+        ahead.fetched.catch(() => undefined);
+      }
       await storePage(run, page.items, records, source, nowIso, (record) => decideRights(record, options.authority, year()));
       run.pages++;
-      const next = page.token?.value;
       if (next) run.token = next;
       else delete run.token;
       slowestPageMs = Math.max(slowestPageMs, ctx.clock.now() - pageStart);
@@ -251,6 +262,8 @@ export async function runHarvest(options: HarvestOptions): Promise<HarvestReport
   } catch (problem) {
     // The store failed (throttling beyond the SDK's retries, the table unreachable): the checkpoint stays.
     return report(false, `stopped by an error: ${messageOf(problem)}`);
+  } finally {
+    abandon.abort();
   }
   const done = report(true);
   if (!(await state.finish(source, owner, { startedAt: run.startedAt, finishedAt: nowIso(), report: done }))) {
@@ -550,14 +563,15 @@ interface Page {
 type Fetched = { ok: true; page: Page } | { ok: false; reason: string };
 
 /** One OAI-PMH request with the retry policy: a page, or why it could not be had. */
-async function request(ctx: Context, url: string): Promise<Fetched> {
+async function request(ctx: Context, url: string, abandon?: AbortSignal): Promise<Fetched> {
   const { retry, clock } = ctx;
   let fault = '';
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     let waitMs = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
     try {
+      const timeout = AbortSignal.timeout(retry.requestTimeoutMs);
       const response = await ctx.fetch(url, {
-        signal: AbortSignal.timeout(retry.requestTimeoutMs),
+        signal: abandon ? AbortSignal.any([timeout, abandon]) : timeout,
         headers: { accept: 'text/xml, application/xml' },
       });
       if (response.status === 503 || response.status === 429) {
@@ -580,12 +594,15 @@ async function request(ctx: Context, url: string): Promise<Fetched> {
       // Timeouts, refused or dropped connections.
       fault = messageOf(error);
     }
+    // A page read ahead that the run no longer wants: no retries, nothing to report.
+    if (abandon?.aborted) return { ok: false, reason: 'abandoned' };
     ctx.log('OAI-PMH request failed', { url, attempt, fault });
     if (attempt === retry.maxAttempts) break;
     if (ctx.deadline !== undefined && clock.now() + waitMs + retry.reserveMs > ctx.deadline) {
       return { ok: false, reason: `deadline, while retrying after: ${fault}` };
     }
     await clock.sleep(waitMs);
+    if (abandon?.aborted) return { ok: false, reason: 'abandoned' };
   }
   return { ok: false, reason: `gave up after ${retry.maxAttempts} attempts: ${fault}` };
 }
