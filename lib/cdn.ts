@@ -3,7 +3,7 @@
  * Control. A CloudFront Function maps Image API 2.1 tile URLs onto the stored 3.0 files (the same code the
  * one-machine router runs) and answers bare image URIs with a 303 to their info.json.
  */
-import { Annotations, CfnOutput, Duration } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Validations } from 'aws-cdk-lib';
 import type { ICertificate } from 'aws-cdk-lib/aws-certificatemanager';
 import {
   AccessLevel,
@@ -165,6 +165,24 @@ export class Cdn extends Construct {
         ? { domainNames: [props.domain.name], certificate: props.domain.certificate, minimumProtocolVersion: SecurityPolicyProtocol.TLS_V1_2_2021 }
         : {}),
     });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR1',
+      reason: 'Public cultural heritage is meant for the whole world: no geographic restriction',
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR2',
+      reason: 'The CDN serves public, cacheable, read-only GETs; AWS WAF (billed per rule and request) is an option an institution can attach, not a default',
+    });
+    Validations.of(this.distribution).acknowledge({
+      id: 'AwsSolutions-CFR3',
+      reason: 'Standard logs record every viewer\'s IP address (personal data under the GDPR) and need a log bucket: an institution opts in; CloudFront metrics and the 5xx alarm cover operations',
+    });
+    if (!props.domain) {
+      Validations.of(this.distribution).acknowledge({
+        id: 'AwsSolutions-CFR4',
+        reason: 'Without a custom domain CloudFront serves its default *.cloudfront.net certificate, whose minimum protocol cannot be set; with a domain the stack sets TLS 1.2 (TLSv1.2_2021)',
+      });
+    }
     // The LIST risk (a request for `/` listing the bucket) is closed by defaultRootObject above; CDK warns regardless
     // when the origin sits in an origin group.
     Annotations.of(this.distribution).acknowledgeWarning(

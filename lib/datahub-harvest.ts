@@ -10,6 +10,7 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
+import { acknowledgeFunctionFindings } from './grants.ts';
 import { imagehubFunction } from './lambda-defaults.ts';
 
 export interface DatahubHarvestProps {
@@ -52,6 +53,7 @@ export class DatahubHarvest extends Construct {
       },
     });
     props.table.grantReadWriteData(this.function);
+    acknowledgeFunctionFindings(this.function, { indexesOf: props.table });
 
     this.schedule = new Rule(this, 'Incremental', {
       description: 'imagehub: incremental data hub harvest (resumes an unfinished run)',

@@ -4,6 +4,7 @@
  */
 import { Bucket, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledgeBucketFindings } from './grants.ts';
 import { PRIVATE_BUCKET } from './private-bucket.ts';
 
 export interface DerivativeStoreProps {
@@ -16,9 +17,8 @@ export class DerivativeStore extends Construct {
 
   constructor(scope: Construct, id: string, props: DerivativeStoreProps = {}) {
     super(scope, id);
-    this.bucket =
-      props.bucket ??
-      // Derivatives can be regenerated from the masters, but published URLs are cited: retained with the stack.
-      new Bucket(this, 'Bucket', PRIVATE_BUCKET);
+    // Derivatives can be regenerated from the masters, but published URLs are cited: retained with the stack.
+    this.bucket = props.bucket ?? new Bucket(this, 'Bucket', PRIVATE_BUCKET);
+    if (!props.bucket) acknowledgeBucketFindings(this.bucket);
   }
 }

@@ -12,6 +12,7 @@ import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { acknowledgeApiFindings, acknowledgeFunctionFindings, grantObjects } from './grants.ts';
 import { imagehubFunction } from './lambda-defaults.ts';
 
 /**
@@ -51,14 +52,16 @@ export class ImageApi extends Construct {
       },
     });
     // Reads tiles and items; writes only renders too large for a Lambda response, under their canonical URLs.
-    props.derivatives.grantReadWrite(this.function);
+    grantObjects(this.function, props.derivatives, ['s3:GetObject', 's3:PutObject']);
     props.table.grantReadData(this.function);
+    acknowledgeFunctionFindings(this.function, { objectsOf: [props.derivatives], indexesOf: props.table });
 
     this.api = new HttpApi(this, 'Api', {
       description: 'imagehub Image API (reached through CloudFront)',
       defaultIntegration: new HttpLambdaIntegration('Render', this.function),
       createDefaultStage: true,
     });
+    acknowledgeApiFindings(this.api);
     new CfnOutput(this, 'ImageApiEndpoint', { value: this.api.apiEndpoint, description: 'Origin of the Image API (use the CDN URL)' });
   }
 
@@ -69,5 +72,6 @@ export class ImageApi extends Construct {
    */
   grantMasterReads(ingest: IBucket): void {
     this.function.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [ingest.arnForObjects('*')] }));
+    acknowledgeFunctionFindings(this.function, { objectsOf: [ingest] });
   }
 }

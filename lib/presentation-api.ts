@@ -9,6 +9,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Construct } from 'constructs';
+import { acknowledgeApiFindings, acknowledgeFunctionFindings } from './grants.ts';
 import { imagehubFunction } from './lambda-defaults.ts';
 
 /**
@@ -44,6 +45,7 @@ export class PresentationApi extends Construct {
       },
     });
     props.table.grantReadData(this.function);
+    acknowledgeFunctionFindings(this.function, { indexesOf: props.table });
     // Its only write: the read repair of an object summary (functions/store/objects.ts), items keyed OBJECT#….
     this.function.addToRolePolicy(new PolicyStatement({
       actions: ['dynamodb:PutItem'],
@@ -56,6 +58,7 @@ export class PresentationApi extends Construct {
       defaultIntegration: new HttpLambdaIntegration('Documents', this.function),
       createDefaultStage: true,
     });
+    acknowledgeApiFindings(this.api);
     new CfnOutput(this, 'PresentationApiEndpoint', { value: this.api.apiEndpoint, description: 'Origin of the Presentation API (use the CDN URL)' });
   }
 }

@@ -1,9 +1,12 @@
 /**
  * The one-machine HTTP front, routing as the CDN does in production: a stored file answers first (the same
  * {@link storedKeyForPath} mapping the CloudFront function runs), and everything else under `/iiif/` goes to the
- * Image API, exactly as CloudFront falls back to the Image API Lambda for what S3 does not hold.
+ * Image API, exactly as CloudFront falls back to the Image API Lambda for what S3 does not hold. Only here, not in
+ * production: IIIF viewers to look at the result, `/viewer/{mirador,uv}.html?manifest=URL` with their bundles
+ * under `/viewers/`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { isIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
 import { CORS_HEADERS } from '../core/http-headers.ts';
@@ -11,10 +14,14 @@ import { splitImagePath, storedKeyForPath } from '../core/static-paths.ts';
 import { answerImageRequest, type ImageApiDeps } from '../image-api/answer-image-request.ts';
 import type { ObjectStore } from '../store/object-store.ts';
 import { answerPresentationRequest, PRESENTATION_PREFIX, type PresentationDeps } from '../presentation/answer-presentation-request.ts';
+import type { ViewerAssets, ViewerName } from './viewer-assets.ts';
+import { miradorPage, uvPage, type ViewerPage } from './viewer-pages.ts';
 
 export interface RouterDeps extends ImageApiDeps {
   derivatives: ObjectStore;
   presentation: PresentationDeps;
+  /** The viewers' bundles; without them `/viewer/` and `/viewers/` are not found. */
+  viewers?: ViewerAssets;
 }
 
 export function createRouter(deps: RouterDeps) {
@@ -32,6 +39,10 @@ export function createRouter(deps: RouterDeps) {
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: RouterDeps): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
+  if (deps.viewers && (url.pathname.startsWith('/viewer/') || url.pathname.startsWith('/viewers/'))) {
+    await routeViewer(req, res, url, deps.viewers);
+    return;
+  }
   if (!url.pathname.startsWith('/iiif/')) {
     text(res, 404, `not found: ${url.pathname}`);
     return;
@@ -106,6 +117,71 @@ async function serveStored(req: IncomingMessage, res: ServerResponse, derivative
   }
   await pipeline(object.body, res);
   return true;
+}
+
+const VIEWER_PAGES: Record<string, (query: URLSearchParams) => ViewerPage> = {
+  '/viewer/mirador.html': miradorPage,
+  '/viewer/uv.html': uvPage,
+};
+
+const CONTENT_TYPES: Record<string, string> = {
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  json: 'application/json',
+  ico: 'image/x-icon',
+  txt: 'text/plain; charset=utf-8',
+};
+
+/** The viewer pages and the viewers' files: only files listed when they were extracted, so no path escapes. */
+async function routeViewer(req: IncomingMessage, res: ServerResponse, url: URL, viewers: ViewerAssets): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { Allow: 'GET, HEAD', 'Content-Type': 'text/plain; charset=utf-8' }).end('method not allowed\n');
+    return;
+  }
+  const makePage = VIEWER_PAGES[url.pathname];
+  const file = /^\/viewers\/(mirador|uv)\/(.+)$/.exec(url.pathname);
+  if (!makePage && !file) {
+    text(res, 404, `not found: ${url.pathname}`);
+    return;
+  }
+  const state = await viewers.ready();
+  if (!state.ok) {
+    res
+      .writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', 'Retry-After': '60' })
+      .end(`the IIIF viewers are not available: ${state.reason}\nrun \`npm run build:viewers\` with access to the npm registry, then reload\n`);
+    return;
+  }
+  if (makePage) {
+    const page = makePage(url.searchParams);
+    if (page.status !== 200) {
+      text(res, page.status, page.message);
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': String(Buffer.byteLength(page.html)) });
+    res.end(req.method === 'HEAD' ? undefined : page.html);
+    return;
+  }
+  let relative: string;
+  try {
+    relative = decodeURIComponent(file![2]!);
+  } catch {
+    relative = '';
+  }
+  const entry = state.viewers[file![1] as ViewerName].files.get(relative);
+  if (!entry) {
+    text(res, 404, `not found: ${url.pathname}`);
+    return;
+  }
+  const extension = relative.slice(relative.lastIndexOf('.') + 1);
+  res.writeHead(200, {
+    'Content-Type': CONTENT_TYPES[extension] ?? 'application/octet-stream',
+    'Content-Length': String(entry.size),
+    // Pinned releases whose file names do not carry the version: cached a while, not forever.
+    'Cache-Control': 'public, max-age=3600',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  if (req.method === 'HEAD') res.end();
+  else await pipeline(createReadStream(entry.path), res);
 }
 
 function text(res: ServerResponse, status: number, message: string): void {

@@ -21,6 +21,7 @@ import { encodeKeyLikeS3, LocalQueue } from './local-queue.ts';
 import { ENDPOINTS_FILE, type LocalEndpoints } from '../cli/target.ts';
 import { createRouter } from './router.ts';
 import { ensureBuckets, ensureTable, startStandIns, type StandIns } from './stand-ins.ts';
+import { ViewerAssets } from './viewer-assets.ts';
 
 export interface LocalSystemOptions {
   /** Data folder; temporary and in-memory when absent (tests). */
@@ -29,6 +30,8 @@ export interface LocalSystemOptions {
   env?: Record<string, string | undefined>;
   /** Quiet logs (tests). */
   quiet?: boolean;
+  /** Fetch the viewers' bundles at start rather than on the first `/viewer/` request; default: when not quiet. */
+  prefetchViewers?: boolean;
 }
 
 export interface LocalSystem {
@@ -103,6 +106,9 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     queue.send(JSON.stringify({ Records: records }));
   });
 
+  const viewers = new ViewerAssets({ log, baseUrl: url, ...(env.IMAGEHUB_VIEWER_CACHE ? { cacheDir: env.IMAGEHUB_VIEWER_CACHE } : {}) });
+  if (options.prefetchViewers ?? !options.quiet) viewers.prefetch();
+
   server.on(
     'request',
     createRouter({
@@ -111,6 +117,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       settings,
       masters: (bucket) => new ObjectStore(s3, bucket),
       presentation: { objects: stores.objects, records: stores.records, publicUrl: settings.publicUrl },
+      viewers,
       log: (level, message, details) => {
         if (level === 'warn') log(`${message}: ${JSON.stringify(details)}`);
       },
@@ -149,6 +156,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     notifiesOnUpload: standIns !== undefined,
     close: async () => {
       if (endpointsFile) rmSync(endpointsFile, { force: true });
+      viewers.close();
       await queue.idle();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -15,13 +15,15 @@ export interface Synthesized {
   outdir: string;
 }
 
-export function synthesize(props: ImagehubStackProps = {}): Synthesized {
+/** `configure` runs on the app before synthesis (e.g. to add cdk-nag's validation plugin). */
+export function synthesize(props: ImagehubStackProps = {}, configure?: (app: App) => void): Synthesized {
   ensureImagingLayer();
   const cache = join(PROJECT_ROOT, 'node_modules/.cache');
   mkdirSync(cache, { recursive: true }); // absent in a fresh clone
   const outdir = mkdtempSync(join(cache, 'imagehub-cdk-'));
   const app = new App({ outdir });
   const stack = new ImagehubStack(app, 'Test', { env: { account: '123456789012', region: 'eu-west-1' }, ...props });
+  configure?.(app);
   app.synth();
   return { stack, template: Template.fromStack(stack), outdir };
 }
