@@ -23,6 +23,7 @@ console.log(`imagehub is running at ${system.url}
   manifests            ${system.url}/iiif/presentation/3/{institution}:{object number}/manifest.json
   collections          ${system.url}/iiif/presentation/3/collection/top.json
   load LIDO records    npx imagehub harvest --file records.xml   (or --oai URL; see --help)
+  view a manifest      ${system.url}/viewer/mirador.html?manifest={manifest URL}  (or /viewer/uv.html)
   ingest bucket        s3://${system.ingestBucket} · derivatives s3://${system.settings.derivativeBucket} · table ${system.settings.tableName}`);
 
 const stop = async () => {
