@@ -17,7 +17,7 @@
  *    to sanitise anything and `requiredStatement` reads the same in every viewer.
  *  - `rights` is only what the rights decision found, never a made-up default. Creative Commons URIs are given over
  *    http: IIIF settled on http as the canonical form (IIIF/api#1874) and the official validator's schema accepts
- *    nothing else, while rights.ts keeps https (its canonical form for the rest of the system).
+ *    nothing else; rights.ts and info.json use the same form.
  *  - Canvas labels are the position (`1`, `2`, …): the images of one museum object are views of it (front, back,
  *    details) with no names of their own in the data, and viewers show the label under each thumbnail.
  *  - `behavior: ["individuals"]` only on objects with several images: they are separate views, not the pages of a
