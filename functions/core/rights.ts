@@ -15,7 +15,7 @@
  *     is a claim someone has to make, not a default. A manifest builder may choose to state UND explicitly.
  *
  * Only URIs the IIIF `rights` property admits come out, in canonical form: Creative Commons licences and public
- * domain tools over https, RightsStatements.org statements as `http://rightsstatements.org/vocab/{id}/1.0/`
+ * domain tools over http (IIIF's canonical form, IIIF/api#1874, which its validators require), RightsStatements.org statements as `http://rightsstatements.org/vocab/{id}/1.0/`
  * (canonicalised by {@link iiifRightsUri}, then checked against the two vocabularies so no made-up id passes).
  */
 import { iiifRightsUri } from './info-json.ts';
