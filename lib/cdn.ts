@@ -175,7 +175,7 @@ export class Cdn extends Construct {
     });
     Validations.of(this.distribution).acknowledge({
       id: 'AwsSolutions-CFR3',
-      reason: 'Standard logs record every viewer\'s IP address (personal data under the GDPR) and need a log bucket: an institution opts in; CloudFront metrics and the 5xx alarm cover operations',
+      reason: 'Standard logs record every viewer\'s IP address (personal data under the GDPR) and need a log bucket: an institution opts in; CloudFront metrics (the dashboard, and the 5xx-rate alarm where the stack is in us-east-1) cover operations',
     });
     if (!props.domain) {
       Validations.of(this.distribution).acknowledge({

@@ -9,6 +9,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeFunctionFindings } from './grants.ts';
 import { imagehubFunction } from './lambda-defaults.ts';
@@ -23,6 +24,7 @@ export interface DatahubHarvestProps {
   every?: Duration;
   /** Optional VKC authority files for rights decisions (RIGHTS.csv, Copyrights.csv URLs). */
   authorityFiles?: { rightsCsvUrl: string; copyrightsCsvUrl: string };
+  logRetention?: RetentionDays;
 }
 
 export class DatahubHarvest extends Construct {
@@ -41,6 +43,7 @@ export class DatahubHarvest extends Construct {
       timeout: Duration.minutes(15),
       // Two runs would race for one checkpoint: the schedule never overlaps itself.
       reservedConcurrency: 1,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       environment: {
         TABLE_NAME: props.table.tableName,
         OAI_BASE_URL: props.oaiBaseUrl,

@@ -10,6 +10,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { acknowledgeApiFindings, acknowledgeFunctionFindings, grantObjects } from './grants.ts';
@@ -29,6 +30,7 @@ export interface ImageApiProps {
   publicUrl?: string;
   memoryMiB?: number;
   settings?: Record<string, string>;
+  logRetention?: RetentionDays;
 }
 
 export class ImageApi extends Construct {
@@ -43,6 +45,7 @@ export class ImageApi extends Construct {
       memorySize: props.memoryMiB ?? IMAGE_API_DEFAULTS.memoryMiB,
       timeout: IMAGE_API_DEFAULTS.timeout,
       imagingLayer: props.imagingLayer,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       environment: {
         ...props.settings,
         ...(props.publicUrl ? { IMAGEHUB_PUBLIC_URL: props.publicUrl } : {}),

@@ -1,10 +1,12 @@
 /**
  * The imagehub stack: the constructs named after what they are, wired together. Museums that already have an
- * ingest bucket, a derivative bucket or a domain pass them in; everything else is created.
+ * ingest bucket, a derivative bucket or a domain pass them in; everything else is created. `prod` and `dev` differ
+ * only by configuration (lib/stage.ts); bin/cdk-app.ts builds these props from CDK context (lib/config.ts).
  */
-import { Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { type Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { IMAGING_LAYER_DIR } from '../layers/build-imaging-layer.ts';
@@ -15,9 +17,13 @@ import { DerivativeStore } from './derivative-store.ts';
 import { ImagingLayer } from './imaging-layer.ts';
 import { IngestPipeline } from './ingest-pipeline.ts';
 import { MetadataTable } from './metadata-table.ts';
+import { Monitoring } from './monitoring.ts';
 import { PresentationApi } from './presentation-api.ts';
+import { STAGE_POLICIES, type Stage } from './stage.ts';
 
 export interface ImagehubStackProps extends StackProps {
+  /** `prod` (default): data retained and protected, logs kept 3 months; `dev`: torn down with the stack, logs 1 week. */
+  stage?: Stage;
   /** Custom domain for the CDN, e.g. `iiif.museum.be`; needs `certificateArn` (ACM, us-east-1). */
   domainName?: string;
   certificateArn?: string;
@@ -32,7 +38,20 @@ export interface ImagehubStackProps extends StackProps {
   /** Where the built imaging layer is (default: layers/imaging). */
   imagingLayerDir?: string;
   /** The data hub to mirror over OAI-PMH; without it no harvest is deployed (records can be loaded by the CLI). */
-  datahub?: { oaiBaseUrl: string; set?: string; metadataPrefix?: string; authorityFiles?: { rightsCsvUrl: string; copyrightsCsvUrl: string } };
+  datahub?: {
+    oaiBaseUrl: string;
+    set?: string;
+    metadataPrefix?: string;
+    /** How often the incremental harvest runs (default every hour). */
+    every?: Duration;
+    authorityFiles?: { rightsCsvUrl: string; copyrightsCsvUrl: string };
+  };
+  /** The functions' log retention; default by stage. */
+  logRetention?: RetentionDays;
+  /** How long overwritten or deleted masters stay recoverable in a created ingest bucket (default 90 days). */
+  masterVersionRetentionDays?: number;
+  /** Who gets the alarms by email (optional: the topic is an output, to subscribe anything to). */
+  alarmEmail?: string;
 }
 
 export class ImagehubStack extends Stack {
@@ -43,27 +62,38 @@ export class ImagehubStack extends Stack {
   readonly imageApi: ImageApi;
   readonly presentationApi: PresentationApi;
   readonly harvest?: DatahubHarvest;
+  readonly monitoring: Monitoring;
+  readonly stage: Stage;
 
   constructor(scope: Construct, id: string, props: ImagehubStackProps = {}) {
     super(scope, id, props);
     if (Boolean(props.domainName) !== Boolean(props.certificateArn)) {
       throw new Error('domainName and certificateArn go together: CloudFront serves a custom domain only with its certificate');
     }
+    this.stage = props.stage ?? 'prod';
+    const policy = STAGE_POLICIES[this.stage];
+    const logRetention = props.logRetention ?? policy.logRetention;
     const imaging = new ImagingLayer(this, 'ImagingLayer', { directory: props.imagingLayerDir ?? IMAGING_LAYER_DIR });
     this.derivatives = new DerivativeStore(this, 'Derivatives', {
       ...(props.derivativeBucketName ? { bucket: Bucket.fromBucketName(this, 'ExistingDerivatives', props.derivativeBucketName) } : {}),
+      removalPolicy: policy.dataRemovalPolicy,
     });
-    this.metadata = new MetadataTable(this, 'Metadata');
+    this.metadata = new MetadataTable(this, 'Metadata', {
+      removalPolicy: policy.dataRemovalPolicy,
+      deletionProtection: policy.tableDeletionProtection,
+    });
     const customUrl = props.domainName ? `https://${props.domainName}` : undefined;
     this.imageApi = new ImageApi(this, 'ImageApi', {
       derivatives: this.derivatives.bucket,
       table: this.metadata.table,
       imagingLayer: imaging.layer,
+      logRetention,
       ...(customUrl ? { publicUrl: customUrl } : {}),
       ...(props.settings ? { settings: props.settings } : {}),
     });
     this.presentationApi = new PresentationApi(this, 'PresentationApi', {
       table: this.metadata.table,
+      logRetention,
       ...(customUrl ? { publicUrl: customUrl } : {}),
       ...(props.datahub?.metadataPrefix ? { metadataPrefix: props.datahub.metadataPrefix } : {}),
     });
@@ -81,6 +111,9 @@ export class ImagehubStack extends Stack {
       table: this.metadata.table,
       imagingLayer: imaging.layer,
       publicUrl: this.cdn.publicUrl,
+      removalPolicy: policy.dataRemovalPolicy,
+      logRetention,
+      ...(props.masterVersionRetentionDays ? { masterVersionRetentionDays: props.masterVersionRetentionDays } : {}),
       ...(props.ingestBucketName ? { ingestBucket: Bucket.fromBucketName(this, 'ExistingIngest', props.ingestBucketName) } : {}),
       ...(props.ingestMemoryMiB ? { memoryMiB: props.ingestMemoryMiB } : {}),
       ...(props.ingestMaxConcurrency ? { maxConcurrency: props.ingestMaxConcurrency } : {}),
@@ -88,7 +121,15 @@ export class ImagehubStack extends Stack {
     });
     this.imageApi.grantMasterReads(this.ingest.bucket);
     if (props.datahub) {
-      this.harvest = new DatahubHarvest(this, 'DatahubHarvest', { table: this.metadata.table, ...props.datahub });
+      this.harvest = new DatahubHarvest(this, 'DatahubHarvest', { table: this.metadata.table, logRetention, ...props.datahub });
     }
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      ingest: this.ingest,
+      imageApi: this.imageApi,
+      presentationApi: this.presentationApi,
+      ...(this.harvest ? { harvest: this.harvest } : {}),
+      distribution: this.cdn.distribution,
+      ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),
+    });
   }
 }

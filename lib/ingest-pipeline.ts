@@ -2,11 +2,12 @@
  * The ingest pipeline: ingest bucket → S3 notifications → SQS (dead-letter queue behind it) → ingest function,
  * which writes tiles, sizes and info.json to the derivative store and an image item to the metadata table.
  */
-import { CfnOutput, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { Bucket, EventType, type IBucket } from 'aws-cdk-lib/aws-s3';
 import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
@@ -32,6 +33,7 @@ export const INGEST_DEFAULTS = {
   ephemeralStorageMiB: 10_240,
   batchSize: 4,
   maxConcurrency: 20,
+  masterVersionRetentionDays: 90,
 } as const;
 
 export interface IngestPipelineProps {
@@ -47,6 +49,11 @@ export interface IngestPipelineProps {
   maxConcurrency?: number;
   /** Extra IMAGEHUB_* settings (tile size, JPEG quality, pixel limit…), see README. */
   settings?: Record<string, string>;
+  /** Of a created ingest bucket: RETAIN (prod, the default) or DESTROY (dev; the bucket must be emptied first). */
+  removalPolicy?: RemovalPolicy;
+  /** How long an overwritten or deleted master stays recoverable as a noncurrent version (default 90 days). */
+  masterVersionRetentionDays?: number;
+  logRetention?: RetentionDays;
 }
 
 export class IngestPipeline extends Construct {
@@ -62,10 +69,14 @@ export class IngestPipeline extends Construct {
       props.ingestBucket ??
       new Bucket(this, 'Bucket', {
         ...PRIVATE_BUCKET,
-        // Masters are the museum's originals: an overwrite or delete stays recoverable for 90 days.
+        ...(props.removalPolicy ? { removalPolicy: props.removalPolicy } : {}),
+        // Masters are the museum's originals: an overwrite or delete stays recoverable (default 90 days).
         versioned: true,
         lifecycleRules: [
-          { noncurrentVersionExpiration: Duration.days(90), abortIncompleteMultipartUploadAfter: Duration.days(7) },
+          {
+            noncurrentVersionExpiration: Duration.days(props.masterVersionRetentionDays ?? INGEST_DEFAULTS.masterVersionRetentionDays),
+            abortIncompleteMultipartUploadAfter: Duration.days(7),
+          },
         ],
       });
 
@@ -104,6 +115,7 @@ export class IngestPipeline extends Construct {
       timeout,
       ephemeralStorageMiB: INGEST_DEFAULTS.ephemeralStorageMiB,
       imagingLayer: props.imagingLayer,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       environment: {
         ...props.settings,
         IMAGEHUB_PUBLIC_URL: props.publicUrl,

@@ -7,10 +7,17 @@ import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITableV2 } fro
 import { Construct } from 'constructs';
 import { TABLE_INDEXES, TABLE_KEYS } from '../functions/store/table-schema.ts';
 
+export interface MetadataTableProps {
+  /** RETAIN (prod, the default) keeps the table when the stack goes; DESTROY (dev) deletes it with the stack. */
+  removalPolicy?: RemovalPolicy;
+  /** Refuse deletes of the table until switched off (default on). */
+  deletionProtection?: boolean;
+}
+
 export class MetadataTable extends Construct {
   readonly table: ITableV2;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, props: MetadataTableProps = {}) {
     super(scope, id);
     this.table = new TableV2(this, 'Table', {
       partitionKey: { name: TABLE_KEYS.partitionKey, type: AttributeType.STRING },
@@ -23,9 +30,10 @@ export class MetadataTable extends Construct {
       // Traffic follows uploads and harvests in bursts: pay per request, no capacity to plan.
       billing: Billing.onDemand(),
       encryption: TableEncryptionV2.awsManagedKey(),
+      // In every stage: a mistaken bulk write is undone by restoring to a minute before it (cents per GB-month).
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      deletionProtection: true,
-      removalPolicy: RemovalPolicy.RETAIN,
+      deletionProtection: props.deletionProtection ?? true,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     // Read by the imagehub CLI from `cdk deploy --outputs-file` (functions/cli/target.ts).
     new CfnOutput(this, 'TableName', { value: this.table.tableName, description: 'The metadata table (imagehub CLI: --table)' });

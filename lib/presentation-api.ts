@@ -8,6 +8,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledgeApiFindings, acknowledgeFunctionFindings } from './grants.ts';
 import { imagehubFunction } from './lambda-defaults.ts';
@@ -24,6 +25,7 @@ export interface PresentationApiProps {
   publicUrl?: string;
   /** The harvest's metadataPrefix, for the GetRecord links in `seeAlso`. */
   metadataPrefix?: string;
+  logRetention?: RetentionDays;
 }
 
 export class PresentationApi extends Construct {
@@ -37,6 +39,7 @@ export class PresentationApi extends Construct {
       description: 'imagehub Presentation API: IIIF Presentation 3 and 2.1 manifests and collections from the mirror',
       memorySize: PRESENTATION_API_DEFAULTS.memoryMiB,
       timeout: PRESENTATION_API_DEFAULTS.timeout,
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       environment: {
         ...(props.publicUrl ? { IMAGEHUB_PUBLIC_URL: props.publicUrl } : {}),
         ...(props.metadataPrefix ? { OAI_METADATA_PREFIX: props.metadataPrefix } : {}),

@@ -1,4 +1,4 @@
-/** What every imagehub bucket is: private, TLS-only, owner-enforced, encrypted, kept when the stack goes. */
+/** What every imagehub bucket is: private, TLS-only, owner-enforced, encrypted, kept when the stack goes (dev: lib/stage.ts). */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { BlockPublicAccess, BucketEncryption, ObjectOwnership, type BucketProps } from 'aws-cdk-lib/aws-s3';
 

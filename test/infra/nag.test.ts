@@ -1,9 +1,10 @@
 /**
  * cdk-nag's AwsSolutions pack over the whole stack, in the configurations users deploy: every rule passes or is
- * acknowledged in lib/ with its reason (lib/grants.ts, lib/cdn.ts, lib/ingest-pipeline.ts). A finding fails
+ * acknowledged in lib/ with its reason (lib/grants.ts, lib/cdn.ts, lib/ingest-pipeline.ts); the alarm topic
+ * (lib/monitoring.ts) passes as it is: encrypted with a rotated key, TLS-only. A finding fails
  * synthesis, and so this test.
  */
-import { Validations } from 'aws-cdk-lib';
+import { type Stack, Validations } from 'aws-cdk-lib';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readFileSync, rmSync } from 'node:fs';
@@ -17,10 +18,10 @@ afterEach(() => {
   for (const dir of outdirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function nagged(props: ImagehubStackProps, extra?: (stack: import('aws-cdk-lib').Stack) => void): void {
+function nagged(props: ImagehubStackProps, extra?: (stack: Stack) => void): void {
   const { outdir } = synthesize(props, (app) => {
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    if (extra) for (const child of app.node.children) extra(child as import('aws-cdk-lib').Stack);
+    if (extra) for (const child of app.node.children) extra(child as Stack);
   });
   outdirs.push(outdir);
 }
@@ -42,6 +43,12 @@ describe('cdk-nag AwsSolutions', () => {
       datahub: { oaiBaseUrl: 'https://datahub.example.org/oai', authorityFiles: { rightsCsvUrl: 'https://x.example/RIGHTS.csv', copyrightsCsvUrl: 'https://x.example/Copyrights.csv' } },
     }],
     ['existing buckets', { ingestBucketName: 'museum-masters', derivativeBucketName: 'museum-iiif' }],
+    ['dev stage in us-east-1 (CDN alarm), alarms by email, harvest', {
+      stage: 'dev',
+      env: { account: '123456789012', region: 'us-east-1' },
+      alarmEmail: 'ops@museum.example',
+      datahub: { oaiBaseUrl: 'https://datahub.example.org/oai' },
+    }],
   ])('%s: no unacknowledged finding', (_name, props) => {
     expect(() => nagged(props)).not.toThrow();
   }, 180_000);
