@@ -1040,10 +1040,10 @@ function kids(el: XmlElement | undefined, name: string): XmlElement[] {
   return Array.isArray(value) ? value : [];
 }
 
-/** All descendants along a `/`-separated path of element names. */
 /** Routes split once: path() runs some hundred times a record. */
 const ROUTES = new Map<string, string[]>();
 
+/** All descendants along a `/`-separated path of element names. */
 function path(from: XmlElement | XmlElement[], route: string): XmlElement[] {
   let names = ROUTES.get(route);
   if (!names) ROUTES.set(route, (names = route.split('/')));

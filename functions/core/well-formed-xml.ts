@@ -88,7 +88,7 @@ export function readWellFormedXml(input: string, tagName: (name: string) => stri
       }
     } else if (next === 63) {
       // Processing instruction or XML declaration: ignored, but it ends a text segment.
-      const end = tagEnd(xml, lt + 2, true);
+      const end = tagEnd(xml, lt + 1, true);
       if (end < 0 || !flush(current)) return undefined;
       i = end + 2;
     } else {
@@ -149,7 +149,8 @@ function startTag(content: string, tagName: (name: string) => string): { name: s
   let selfClosing = false;
   if (separator < 0 && raw.endsWith('/')) {
     selfClosing = true;
-    name = tagName(tagName(raw).slice(0, -1));
+    const named = tagName(raw);
+    name = tagName(typeof named === 'string' && named.endsWith('/') ? named.slice(0, -1) : named);
   } else {
     if (rest.endsWith('/')) {
       selfClosing = true;

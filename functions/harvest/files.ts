@@ -16,12 +16,16 @@ import { basename, join } from 'node:path';
 import { parseLidoDocument } from '../core/lido.ts';
 import { MAX_SKIPPED_KEPT, RecordTooLargeError, type HarvestCounts, type SkippedEntry } from '../core/mirror.ts';
 import { decideRights, type RightsAuthority } from '../core/rights.ts';
+import type { UpsertInput } from '../store/records.ts';
 import type { RecordMirror } from './harvest.ts';
+
+/** Records per upsertMany: one BatchGetItem's worth. */
+const UPSERT_BATCH = 100;
 
 export interface FileLoadOptions {
   /** Files or folders. */
   paths: string[];
-  records: Pick<RecordMirror, 'upsert' | 'markDeleted'>;
+  records: Pick<RecordMirror, 'upsertMany' | 'markDeleted'>;
   /** Harvest source the records are tagged with; default `file:{name of the first path}`. */
   source?: string;
   authority?: RightsAuthority;
@@ -59,6 +63,17 @@ export async function loadLidoFiles(options: FileLoadOptions): Promise<FileLoadR
   // A record found in two files of one load (an old and a new export side by side) is loaded once, from the first
   // file in name order: otherwise each load would flip it between the two versions.
   const loadedFrom = new Map<string, string>();
+  // Records are stored a batch at a time: one read of their versions, then writes of the new and changed ones.
+  const batch: UpsertInput[] = [];
+  const store = async () => {
+    if (batch.length === 0) return;
+    const results = await options.records.upsertMany(batch, source, new Date(now()).toISOString());
+    results.forEach((result, i) => {
+      if (result instanceof RecordTooLargeError) skip({ identifier: batch[i]!.record.recordId, reason: result.message });
+      else counts[result]++;
+    });
+    batch.length = 0;
+  };
 
   for (const [index, file] of files.entries()) {
     const { mtime } = await stat(file);
@@ -78,14 +93,11 @@ export async function loadLidoFiles(options: FileLoadOptions): Promise<FileLoadR
         counts[result === 'deleted' ? 'deleted' : result]++;
         continue;
       }
-      try {
-        const versioned = { ...record, datestamp };
-        counts[await options.records.upsert(versioned, xml, decideRights(versioned, options.authority, year), source, new Date(now()).toISOString())]++;
-      } catch (problem) {
-        if (!(problem instanceof RecordTooLargeError)) throw problem;
-        skip({ identifier: record.recordId, reason: problem.message });
-      }
+      const versioned = { ...record, datestamp };
+      batch.push({ record: versioned, rawXml: xml, rights: decideRights(versioned, options.authority, year) });
+      if (batch.length === UPSERT_BATCH) await store();
     }
+    await store();
     options.onFile?.({ file, files: index + 1, totalFiles: files.length, counts: { ...counts } });
   }
   return { source, files: files.length, ...counts, skippedRecords, durationMs: now() - started };

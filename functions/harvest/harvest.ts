@@ -84,7 +84,7 @@ export const DEFAULT_RETRY: RetryPolicy = {
  * Default overlap of incremental harvests, one day. `from` is our previous start, but datestamps come from the
  * repository's clock and are assigned when a record is written, not when it becomes visible (bulk imports); a
  * repository that stamps local time as UTC is off by hours. Re-reading a day's changes costs little: unchanged
- * records are one small read each and are not rewritten.
+ * records are only read (a page's in one batch) and are not rewritten.
  */
 export const DEFAULT_OVERLAP_SECONDS = 86_400;
 
@@ -212,8 +212,8 @@ export async function runHarvest(options: HarvestOptions): Promise<HarvestReport
   let restarts = 0;
   let slowestPageMs = 0;
   const year = () => new Date(ctx.clock.now()).getUTCFullYear();
-  // The next page is requested (and parsed and mapped) while this one is stored: the harvest's CPU work then
-  // overlaps the store's. Abandoned, its request aborted, when the run stops before it.
+  // The next page is requested (and parsed and mapped) once this one's writes are under way: the harvester's CPU
+  // work then overlaps the table's. Abandoned, its request aborted, when the run stops before it.
   const abandon = new AbortController();
   let ahead: { url: string; fetched: Promise<Fetched> } | undefined;
   try {
@@ -242,13 +242,16 @@ export async function runHarvest(options: HarvestOptions): Promise<HarvestReport
       if (error) return report(false, `OAI error ${error.code}: ${error.message}`);
 
       const next = page.token?.value;
-      if (next) {
+      const readAhead = () => {
+        if (!next || ahead) return;
         const nextUrl = oaiRequestUrl(options.baseUrl, 'ListRecords', { resumptionToken: next });
         ahead = { url: nextUrl, fetched: request(ctx, nextUrl, abandon.signal) };
         // Awaited with the next page, or never (the run stopped first).
         ahead.fetched.catch(() => undefined);
-      }
-      await storePage(run, page.items, records, source, nowIso, (record) => decideRights(record, options.authority, year()));
+      };
+      await storePage(run, page.items, records, source, nowIso, (record) => decideRights(record, options.authority, year()), readAhead);
+      // A page without records to write reads ahead only now.
+      readAhead();
       run.pages++;
       if (next) run.token = next;
       else delete run.token;
@@ -301,7 +304,8 @@ function outsideSet(set: string | undefined, header: OaiHeader | undefined): boo
 
 /**
  * One page into the mirror: its records with one {@link RecordStore.upsertMany} (one batch read, then writes of the
- * changed ones only), then its deleted headers; counts and skips are tallied in page order.
+ * changed ones only; `onWriting` once they are under way), then its deleted headers; counts and skips are tallied in
+ * page order.
  */
 async function storePage(
   run: RunningHarvest,
@@ -310,10 +314,11 @@ async function storePage(
   source: string,
   now: () => string,
   rights: (record: MappedRecord) => RightsDecision,
+  onWriting: () => void,
 ): Promise<void> {
   const mirrored = items.filter((item) => item.kind !== 'skipped' && !outsideSet(run.set, item.header));
   const inputs = mirrored.flatMap((item) => (item.kind === 'record' ? [{ record: item.record, rawXml: item.xml, rights: rights(item.record) }] : []));
-  const results = inputs.length > 0 ? await records.upsertMany(inputs, source, now()) : [];
+  const results = inputs.length > 0 ? await records.upsertMany(inputs, source, now(), { onWriting }) : [];
   const deletions = new Map<PageItem, DeleteResult>();
   await processPage(mirrored.filter((item) => item.kind === 'deleted'), async (item) => {
     deletions.set(item, await records.markDeleted(item.header.identifier, item.header.datestamp, now(), source));

@@ -35,9 +35,9 @@
  *
  * Writes are conditional on the OAI datestamp, so they are idempotent and an older version never overwrites a newer
  * one: a record is read first (a small consistent read of datestamp, hash and status) and then written only if it
- * is new, newer, or the same datestamp with other content (or a tombstone coming back). A write that loses a race
- * re-reads and classifies again. Identical content is not rewritten (a newer datestamp with identical content only
- * advances the datestamp and does not count as a change).
+ * is new, newer, or the same datestamp with other content (or a tombstone coming back); a harvest page's records are
+ * read together, in one BatchGetItem. A write that loses a race re-reads and classifies again. Identical content is
+ * not rewritten (a newer datestamp with identical content only advances the datestamp and does not count as a change).
  */
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -78,8 +78,11 @@ const MAX_ITEM_WITHOUT_XML = 390_000;
 const MAX_BATCH_GET = 100;
 /** Attempts at keys BatchGetItem leaves unprocessed (throttling) before giving up; back-off doubles from 50 ms. */
 const BATCH_GET_ATTEMPTS = 8;
-/** Conditional writes of one {@link RecordStore.upsertMany} under way at once. */
-const WRITE_CONCURRENCY = 8;
+/**
+ * Conditional writes of one {@link RecordStore.upsertMany} under way at once: enough to keep the table busy while
+ * the harvester parses the next page.
+ */
+const WRITE_CONCURRENCY = 16;
 
 const recordKey = (recordId: string) => ({ pk: `${RECORD_PREFIX}${recordId}`, sk: RECORD_SK });
 const stateKey = (source: string) => ({ pk: `HARVEST#${source}`, sk: 'STATE' });
@@ -136,6 +139,8 @@ interface PreparedItem {
   size: number;
   rawXml: string;
   contentHash: string;
+  /** The item with its raw XML, once made. */
+  complete?: Raw;
 }
 
 /** A record version that was written: added, changed, revived or deleted (not `unchanged` or `stale`). */
@@ -185,9 +190,15 @@ export class RecordStore {
    * one consistent BatchGetItem instead of a GetItem each, then the new and changed ones are written, a few at a
    * time (unchanged and stale ones write nothing). Results in input order; a record that cannot fit gets its
    * {@link RecordTooLargeError} instead. Any other failure is thrown once the writes under way have settled, and no
-   * write starts after it.
+   * write starts after it. `onWriting` is called once the versions are read and the writes under way: a harvester
+   * reads its next page then, so that parsing it overlaps the table's work.
    */
-  async upsertMany(inputs: UpsertInput[], source: string, now: string): Promise<(UpsertResult | RecordTooLargeError)[]> {
+  async upsertMany(
+    inputs: UpsertInput[],
+    source: string,
+    now: string,
+    options: { onWriting?: () => void } = {},
+  ): Promise<(UpsertResult | RecordTooLargeError)[]> {
     const results: (UpsertResult | RecordTooLargeError)[] = new Array<UpsertResult | RecordTooLargeError>(inputs.length);
     const prepared: (PreparedItem | undefined)[] = inputs.map(({ record, rawXml, rights }, index) => {
       try {
@@ -200,10 +211,12 @@ export class RecordStore {
     });
     const pending = inputs.flatMap((_, index) => (prepared[index] ? [index] : []));
     const versions = await this.versions(pending.map((index) => inputs[index]!.record.recordId));
-    await eachLimited(pending, WRITE_CONCURRENCY, async (index) => {
+    const writing = eachLimited(pending, WRITE_CONCURRENCY, async (index) => {
       const { record } = inputs[index]!;
       results[index] = await this.store(record, prepared[index]!, versions.get(record.recordId) ?? null);
     });
+    options.onWriting?.();
+    await writing;
     return results;
   }
 
@@ -217,7 +230,8 @@ export class RecordStore {
     const key = recordKey(record.recordId);
     // Three rounds at most: each lost race means another writer stored a version we then compare against.
     for (let round = 0; round < 3; round++) {
-      const current = round === 0 && known !== undefined ? known ?? undefined : await this.version(record.recordId);
+      // The first round takes the version already read, if any (null: no item); later ones read it again.
+      const current = round === 0 && known !== undefined ? (known ?? undefined) : await this.version(record.recordId);
       if (current && current.datestamp > datestamp) return 'stale';
       if (current && current.status === 'active' && current.contentHash === contentHash) {
         if (current.datestamp === datestamp) return 'unchanged';
@@ -233,7 +247,7 @@ export class RecordStore {
       }
       const written = await this.conditional(new PutCommand({
         TableName: this.tableName,
-        Item: withRawXml(prepared),
+        Item: (prepared.complete ??= withRawXml(prepared)),
         ConditionExpression: current
           ? 'datestamp < :ds OR (datestamp = :ds AND (contentHash <> :h OR attribute_not_exists(contentHash) OR #status = :deleted))'
           : 'attribute_not_exists(pk)',

@@ -317,9 +317,10 @@ describe('faults mid-list', () => {
 describe('restarts', () => {
   it('stops before the deadline after page 2, and the next invocation resumes with nothing lost', async () => {
     const r = await rig(collection().map((m) => m.record));
-    // Every request takes 10 s of (fake) time; the deadline leaves room for two pages, not three.
+    // Every request takes 10 s of (fake) time, and a page's turn two requests' worth (the next page is read while
+    // it is stored): the deadline leaves room for two pages, not three.
     r.beforeRequest = () => r.clock.advance(10_000);
-    const first = await runHarvest({ ...r.options, deadline: START + 35_000, retry: { reserveMs: 0 } });
+    const first = await runHarvest({ ...r.options, deadline: START + 65_000, retry: { reserveMs: 0 } });
     expect(first).toMatchObject({ pages: 2, added: 50, complete: false, stoppedBecause: 'deadline', resumed: false });
     expect((await r.state.get('test-hub')).running).toMatchObject({ pages: 2, counts: { added: 50 } });
 
@@ -355,21 +356,55 @@ describe('restarts', () => {
     expect(await all(r.store.listSourceIds('test-hub'))).toHaveLength(120);
   });
 
+  it('abandons the page read ahead when the run stops: no request, retry or report after it', async () => {
+    const r = await rig(collection().map((m) => m.record));
+    // Page 3 is read ahead while page 2 is written; its request waits until the run has stopped (page 2's store
+    // fails), and would be cut off.
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    r.beforeRequest = (_query, count) => (count === 3 ? held : undefined);
+    const crashing: RecordMirror = {
+      ...r.options.records,
+      upsertMany: async (inputs, ...rest) => {
+        const results = await r.options.records.upsertMany(inputs, ...rest);
+        if (r.upserts.length > 25) throw new Error('simulated crash');
+        return results;
+      },
+    };
+    const first = await runHarvest({ ...r.options, records: crashing });
+    expect(first).toMatchObject({ pages: 1, complete: false, stoppedBecause: 'stopped by an error: simulated crash' });
+    r.server.faults.push({ kind: 'drop' });
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(listRequests(r)).toHaveLength(3);
+    expect(r.logs.filter((l) => l.message === 'OAI-PMH request failed')).toEqual([]);
+    expect(r.server.faults).toHaveLength(1);
+  });
+
   it('of two invocations only one advances the run: the other stops at its next checkpoint', async () => {
     const r = await rig(collection().map((m) => m.record));
-    // While the first invocation fetches page 2, another one takes the run over (a retry, an on-demand invoke).
-    r.beforeRequest = async (_query, count) => {
-      if (count !== 2) return;
-      const running = (await r.state.get('test-hub')).running!;
-      expect(await r.state.takeOver('test-hub', running.owner, 'the other invocation', new Date(r.clock.now()).toISOString())).toBe(true);
-      // Nor can a third start a run of its own while this one is unfinished.
-      expect(await r.state.start('test-hub', { ...running, owner: 'a third' })).toBe(false);
+    // While the first invocation stores page 2, another one takes the run over (a retry, an on-demand invoke).
+    const state = r.state;
+    const racing: HarvestOptions['state'] = {
+      get: (...args) => state.get(...args),
+      start: (...args) => state.start(...args),
+      takeOver: (...args) => state.takeOver(...args),
+      finish: (...args) => state.finish(...args),
+      recordReconcile: (...args) => state.recordReconcile(...args),
+      checkpoint: async (...args) => {
+        if (args[2].pages === 2) {
+          const running = (await state.get('test-hub')).running!;
+          expect(await state.takeOver('test-hub', running.owner, 'the other invocation', new Date(r.clock.now()).toISOString())).toBe(true);
+          // Nor can a third start a run of its own while this one is unfinished.
+          expect(await state.start('test-hub', { ...running, owner: 'a third' })).toBe(false);
+        }
+        return state.checkpoint(...args);
+      },
     };
-    const first = await runHarvest({ ...r.options });
+    const first = await runHarvest({ ...r.options, state: racing });
     expect(first).toMatchObject({ pages: 2, complete: false, stoppedBecause: 'another invocation took the run over' });
     expect((await r.state.get('test-hub')).running).toMatchObject({ owner: 'the other invocation', pages: 1, resumptions: 1 });
 
-    r.beforeRequest = undefined;
     const second = await runHarvest({ ...r.options });
     expect(second).toMatchObject({ pages: 5, resumed: true, complete: true });
     expect(await all(r.store.listSourceIds('test-hub'))).toHaveLength(120);
@@ -533,7 +568,8 @@ describe('RecordStore.upsertMany', () => {
     } as unknown as DynamoDBDocumentClient;
     const changes: string[] = [];
     const store = new RecordStore(table, r.store.tableName, { onChange: async (change) => void changes.push(change.recordId) });
-    const results = await store.upsertMany(inputs, 'test-hub', '2026-03-01T00:00:00Z');
+    const writingAfter: string[][] = [];
+    const results = await store.upsertMany(inputs, 'test-hub', '2026-03-01T00:00:00Z', { onWriting: () => writingAfter.push([...sent]) });
 
     expect(results).toHaveLength(132);
     expect(results.slice(1, 4)).toEqual(['unchanged', 'stale', 'updated']);
@@ -545,6 +581,10 @@ describe('RecordStore.upsertMany', () => {
     expect(sent.filter((c) => c === 'BatchGetCommand')).toHaveLength(3);
     expect(sent.filter((c) => c === 'GetCommand')).toHaveLength(1);
     expect(sent.filter((c) => c === 'PutCommand')).toHaveLength(129);
+    // Told once, when the versions were read and the writes began.
+    expect(writingAfter).toHaveLength(1);
+    expect(writingAfter[0]!.filter((c) => c === 'BatchGetCommand')).toHaveLength(3);
+    expect(writingAfter[0]!.filter((c) => c === 'PutCommand').length).toBeLessThan(129);
     expect(changes.sort()).toEqual([made[0]!, made[3]!, ...made.slice(4)].map((m) => m.record.identifier).sort());
     expect(await r.store.get(made[3]!.record.identifier)).toMatchObject({ datestamp: made[3]!.record.datestamp, record: { objectNumber: made[3]!.objectNumber } });
     expect(await r.store.rawXml(made[2]!.record.identifier)).toBe('newer');
