@@ -7,6 +7,7 @@
 import { createDocumentClient } from '../../functions/store/clients.ts';
 import { HarvestStateStore, RecordStore } from '../../functions/store/records.ts';
 import { runHarvest } from '../../functions/harvest/harvest.ts';
+import { peakRssMb } from './peak-rss.ts';
 
 const [baseUrl, table] = process.argv.slice(2) as [string, string];
 const db = createDocumentClient();
@@ -22,4 +23,4 @@ const report = await runHarvest({
 const seconds = (performance.now() - start) / 1000;
 db.destroy();
 const usage = process.resourceUsage();
-console.log(JSON.stringify({ report, seconds, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, peakRssMb: usage.maxRSS / 1024 }));
+console.log(JSON.stringify({ report, seconds, cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6, peakRssMb: peakRssMb() }));

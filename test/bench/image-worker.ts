@@ -5,6 +5,7 @@
  * iiif-processor's) never share a process.
  */
 import { readFileSync } from 'node:fs';
+import { peakRssMb } from './peak-rss.ts';
 
 export interface BenchPlan {
   identifier: string;
@@ -32,5 +33,5 @@ export async function runPlan(plan: BenchPlan, answer: (path: string) => Promise
       bytes += size;
     }
   }
-  console.log(JSON.stringify({ latencies, bytes, peakRssMb: process.resourceUsage().maxRSS / 1024 }));
+  console.log(JSON.stringify({ latencies, bytes, peakRssMb: peakRssMb() }));
 }
