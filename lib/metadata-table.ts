@@ -3,9 +3,15 @@
  * one-machine stand-in uses (functions/store/table-schema.ts).
  */
 import { CfnOutput, RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, ProjectionType, TableEncryptionV2, TableV2, type ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE_INDEXES, TABLE_KEYS } from '../functions/store/table-schema.ts';
+import { TABLE_INDEXES, TABLE_KEYS, type TableIndex } from '../functions/store/table-schema.ts';
+
+function projectionOf(index: TableIndex): { projectionType: ProjectionType; nonKeyAttributes?: string[] } {
+  const projection = index.projection ?? { type: 'ALL' };
+  if (projection.type === 'INCLUDE') return { projectionType: ProjectionType.INCLUDE, nonKeyAttributes: [...projection.attributes] };
+  return { projectionType: projection.type === 'KEYS_ONLY' ? ProjectionType.KEYS_ONLY : ProjectionType.ALL };
+}
 
 export interface MetadataTableProps {
   /** RETAIN (prod, the default) keeps the table when the stack goes; DESTROY (dev) deletes it with the stack. */
@@ -26,6 +32,7 @@ export class MetadataTable extends Construct {
         indexName: index.indexName,
         partitionKey: { name: index.partitionKey, type: AttributeType.STRING },
         sortKey: { name: index.sortKey, type: AttributeType.STRING },
+        ...projectionOf(index),
       })),
       // Traffic follows uploads and harvests in bursts: pay per request, no capacity to plan.
       billing: Billing.onDemand(),

@@ -15,8 +15,7 @@
  * a refresh recomputes the summary from the record and images as they are, so refreshes are idempotent and the
  * last one wins with the truth. What a writer has just written is passed in, because the lookup indexes it reads
  * are eventually consistent. A record and its image landing within the same second could each miss the other;
- * a manifest request repairs the summary it finds out of step (see functions/presentation/), and
- * `refreshAll` rebuilds every summary of an institution.
+ * a manifest request repairs the summary it finds out of step (see functions/presentation/).
  */
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { orderImages } from '../core/canvas-order.ts';
@@ -210,19 +209,6 @@ export class ObjectSummaries {
       label: (out.Item.label ?? {}) as LanguageMap,
       ...(typeof out.Item.homepage === 'string' ? { homepage: out.Item.homepage } : {}),
     };
-  }
-
-  /** Rebuild the summaries of all of an institution's records (repair after a missed change). */
-  async refreshAll(institutionKey: string): Promise<number> {
-    let refreshed = 0;
-    for await (const record of this.records.listInstitution(institutionKey)) {
-      const objectId = record.record ? objectIdFor(record.record) : undefined;
-      if (objectId) {
-        await this.refresh(objectId);
-        refreshed++;
-      }
-    }
-    return refreshed;
   }
 
   private async writeInstitution(record: MappedRecord, institutionKey: string): Promise<void> {

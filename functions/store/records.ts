@@ -322,9 +322,27 @@ export class RecordStore {
     return this.recordsAt(RECORD_INDEXES.byObject, 'objectKey', objectKey(institution, objectNumber));
   }
 
-  /** An institution's active records, by record id. */
-  listInstitution(institution: string): AsyncIterable<MirroredRecord> {
-    return this.recordsAt(RECORD_INDEXES.byInstitution, 'institutionKey', institutionKey(institution));
+  /** An institution's active records, by record id (the index holds keys only: items are read in batches). */
+  async *listInstitution(institution: string): AsyncIterable<MirroredRecord> {
+    const value = institutionKey(institution);
+    if (!value) return;
+    let keys: Raw[] = [];
+    const flush = async function* (this: RecordStore): AsyncIterable<MirroredRecord> {
+      for (const raw of await this.items(keys)) {
+        const record = toMirroredRecord(raw);
+        if (record.status === 'active') yield record;
+      }
+      keys = [];
+    };
+    for await (const raw of this.query({
+      IndexName: RECORD_INDEXES.byInstitution,
+      KeyConditionExpression: 'institutionKey = :v',
+      ExpressionAttributeValues: { ':v': value },
+    })) {
+      keys.push({ pk: raw.pk, sk: raw.sk });
+      if (keys.length === MAX_BATCH_GET) yield* flush.call(this);
+    }
+    if (keys.length > 0) yield* flush.call(this);
   }
 
   /** Records changed or deleted at or after `isoTime` (their updatedAt), oldest first; deleted ones included. */
@@ -343,12 +361,12 @@ export class RecordStore {
     for await (const raw of this.query({
       IndexName: RECORD_INDEXES.bySource,
       KeyConditionExpression: 'harvestSource = :source',
-      ProjectionExpression: 'recordId, datestamp, #status, #record.oaiIdentifier',
-      ExpressionAttributeNames: { '#status': 'status', '#record': 'record' },
+      ProjectionExpression: 'recordId, datestamp, #status, oaiIdentifier',
+      ExpressionAttributeNames: { '#status': 'status' },
       ExpressionAttributeValues: { ':source': source },
     })) {
       if (raw.status !== 'active') continue;
-      const oaiIdentifier = (raw.record as { oaiIdentifier?: string } | undefined)?.oaiIdentifier;
+      const oaiIdentifier = typeof raw.oaiIdentifier === 'string' ? raw.oaiIdentifier : undefined;
       yield { recordId: String(raw.recordId), datestamp: String(raw.datestamp ?? ''), ...(oaiIdentifier ? { oaiIdentifier } : {}) };
     }
   }
@@ -388,6 +406,8 @@ export class RecordStore {
       datestamp: record.datestamp ?? '',
       contentHash: createHash('sha256').update(rawXml).digest('hex'),
       harvestSource: source,
+      // Top-level for the bySource index, which projects it (the reconciliation lists by OAI identifier).
+      ...(record.oaiIdentifier ? { oaiIdentifier: record.oaiIdentifier } : {}),
       record: 0,
       rights: 0,
       harvestedAt: now,
@@ -403,6 +423,22 @@ export class RecordStore {
     item.record = JSON.parse(recordJson) as unknown;
     item.rights = JSON.parse(rightsJson) as unknown;
     return { item, size, rawXml, contentHash: item.contentHash as string };
+  }
+
+  /** Whole items by key, in the order of `keys` (absent ones left out), at most {@link MAX_BATCH_GET} keys. */
+  private async items(keys: Raw[]): Promise<Raw[]> {
+    const found = new Map<string, Raw>();
+    let pending = keys;
+    for (let attempt = 1; pending.length > 0; attempt++) {
+      if (attempt > 1) {
+        if (attempt > BATCH_GET_ATTEMPTS) throw new Error(`BatchGetItem left ${pending.length} keys unprocessed ${BATCH_GET_ATTEMPTS} times`);
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** (attempt - 2)));
+      }
+      const out = await this.db.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } }));
+      for (const raw of out.Responses?.[this.tableName] ?? []) found.set(`${String(raw.pk)}\n${String(raw.sk)}`, raw);
+      pending = out.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+    }
+    return keys.map((key) => found.get(`${String(key.pk)}\n${String(key.sk)}`)).filter((raw): raw is Raw => raw !== undefined);
   }
 
   /** Versions of records by id (absent: no item), read consistently in BatchGetItems of up to 100 keys. */

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildViewerRequestFunction } from '../../functions/edge/build.ts';
-import { TABLE_INDEXES } from '../../functions/store/table-schema.ts';
+import { TABLE_INDEXES, type TableIndex } from '../../functions/store/table-schema.ts';
 import { ImagehubStack } from '../../lib/imagehub-stack.ts';
 import { INGEST_MAX_RECEIVE_COUNT } from '../../lib/ingest-pipeline.ts';
 import { PROJECT_ROOT, synthesize, type Synthesized } from './synth.ts';
@@ -139,15 +139,17 @@ describe('ingest pipeline', () => {
         { AttributeName: 'sk', KeyType: 'RANGE' },
       ],
       BillingMode: 'PAY_PER_REQUEST',
-      // Every index of the shared schema (ingest activity, the data-hub mirror's lookups), whole items projected.
-      GlobalSecondaryIndexes: TABLE_INDEXES.map((index) =>
+      // Every index of the shared schema (ingest activity, the data-hub mirror's lookups) with its projection.
+      GlobalSecondaryIndexes: (TABLE_INDEXES as readonly TableIndex[]).map((index) =>
         Match.objectLike({
           IndexName: index.indexName,
           KeySchema: [
             { AttributeName: index.partitionKey, KeyType: 'HASH' },
             { AttributeName: index.sortKey, KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: index.projection?.type === 'INCLUDE'
+            ? { ProjectionType: 'INCLUDE', NonKeyAttributes: [...index.projection.attributes] }
+            : { ProjectionType: index.projection?.type ?? 'ALL' },
         }),
       ),
       Replicas: [Match.objectLike({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true })],
