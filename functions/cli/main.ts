@@ -4,6 +4,8 @@
  * `IMAGEHUB_DEBUG=1` adds them.
  */
 import { harvestCommand, HARVEST_HELP, type CommandIo } from './harvest-command.ts';
+import { ingestCommand, INGEST_HELP } from './ingest-command.ts';
+import { statusCommand, STATUS_HELP } from './status-command.ts';
 import { UsageError } from './target.ts';
 
 const HELP = `imagehub: serverless IIIF for museum collections
@@ -11,12 +13,16 @@ const HELP = `imagehub: serverless IIIF for museum collections
 Usage: imagehub <command> [options]
 
 Commands:
+  ingest     upload image files or folders to the ingest bucket and wait until each is ready or failed
+  status     one image's state, the latest ingests and failures, or a harvest source's last run
   harvest    load LIDO records from files or an OAI-PMH repository into the record mirror
 
 Run \`imagehub <command> --help\` for a command's options. Commands talk to the imagehub \`npm start\` runs on
 this machine, or to an AWS deployment given with --table or --outputs cdk-outputs.json.`;
 
 const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise<number>; help: string }> = {
+  ingest: { run: ingestCommand, help: INGEST_HELP },
+  status: { run: statusCommand, help: STATUS_HELP },
   harvest: { run: harvestCommand, help: HARVEST_HELP },
 };
 
@@ -57,7 +63,8 @@ function plainWords(error: unknown): string {
   const code = (error as { code?: unknown }).code ?? (error as { cause?: { code?: unknown } }).cause?.code;
   if (name === 'CredentialsProviderError') return `no AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) (${message})`;
   if (name === 'ResourceNotFoundException') return `the table does not exist or is not in this region: ${message}`;
-  if (name === 'AccessDeniedException') return `AWS refused access: ${message}`;
+  if (name === 'AccessDeniedException' || name === 'AccessDenied') return `AWS refused access: ${message}`;
+  if (name === 'NoSuchBucket') return `the bucket does not exist (check --bucket or the deployment): ${message}`;
   if (code === 'ECONNREFUSED') return `cannot connect (${message}): is the imagehub still running?`;
   if (code === 'ENOTFOUND') return `host not found (${message})`;
   return message;

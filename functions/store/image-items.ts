@@ -18,6 +18,7 @@ import {
   DeleteCommand,
   GetCommand,
   PutCommand,
+  QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
@@ -272,6 +273,28 @@ export class ImageItems {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+  }
+
+  /**
+   * The latest ingest activity, newest first: image items and refusals (`kind` tells which), at most `limit`.
+   * Reads the `activity` index, so it may lag a write by a moment.
+   */
+  async recentActivity(limit: number): Promise<(ImageItem | (IngestRefusal & { status: 'failed' }))[]> {
+    const out = await this.db.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: ACTIVITY_INDEX,
+        KeyConditionExpression: 'activity = :activity',
+        ExpressionAttributeValues: { ':activity': ACTIVITY },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((raw) => {
+      if (isImageItem(raw)) return toImageItem(raw);
+      const { sourceKey, reason, identifier, at } = raw as unknown as IngestRefusal;
+      return { sourceKey, reason, at, status: 'failed' as const, ...(identifier ? { identifier } : {}) };
+    });
   }
 }
 
