@@ -17,6 +17,7 @@ const watcher = watchInbox({
 });
 
 console.log(`imagehub is running at ${system.url}
+  web app              ${system.url}/  (collections, search, object pages, upload, activity)
   drop images into     ${inboxDir}/ (sub-folders allowed: mskgent.be/1829-A.tif → mskgent.be:1829-A)
   Image API 3.0        ${system.url}/iiif/3/{identifier}/info.json
   Image API 2.1        ${system.url}/iiif/2/{identifier}/info.json

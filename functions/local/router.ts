@@ -3,7 +3,7 @@
  * {@link storedKeyForPath} mapping the CloudFront function runs), and everything else under `/iiif/` goes to the
  * Image API, exactly as CloudFront falls back to the Image API Lambda for what S3 does not hold. Only here, not in
  * production: IIIF viewers to look at the result, `/viewer/{mirador,uv}.html?manifest=URL` with their bundles
- * under `/viewers/`.
+ * under `/viewers/`, and the web app with its JSON API (functions/local/web/).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
@@ -16,12 +16,16 @@ import type { ObjectStore } from '../store/object-store.ts';
 import { answerPresentationRequest, PRESENTATION_PREFIX, type PresentationDeps } from '../presentation/answer-presentation-request.ts';
 import type { ViewerAssets, ViewerName } from './viewer-assets.ts';
 import { miradorPage, uvPage, type ViewerPage } from './viewer-pages.ts';
+import type { WebDeps } from './web/api.ts';
+import { answerWeb } from './web/pages.ts';
 
 export interface RouterDeps extends ImageApiDeps {
   derivatives: ObjectStore;
   presentation: PresentationDeps;
   /** The viewers' bundles; without them `/viewer/` and `/viewers/` are not found. */
   viewers?: ViewerAssets;
+  /** The web app (`/`, `/object/…`, `/upload`, `/activity`) and its JSON API (`/api/…`); local only. */
+  web?: WebDeps;
 }
 
 export function createRouter(deps: RouterDeps) {
@@ -43,6 +47,7 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: RouterDeps
     await routeViewer(req, res, url, deps.viewers);
     return;
   }
+  if (deps.web && !url.pathname.startsWith('/iiif/') && (await answerWeb(req, res, url, deps.web))) return;
   if (!url.pathname.startsWith('/iiif/')) {
     text(res, 404, `not found: ${url.pathname}`);
     return;

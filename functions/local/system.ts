@@ -109,6 +109,8 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   const viewers = new ViewerAssets({ log, baseUrl: url, ...(env.IMAGEHUB_VIEWER_CACHE ? { cacheDir: env.IMAGEHUB_VIEWER_CACHE } : {}) });
   if (options.prefetchViewers ?? !options.quiet) viewers.prefetch();
 
+  const ingest = new ObjectStore(s3, ingestBucket);
+  const notifiesOnUpload = standIns !== undefined;
   server.on(
     'request',
     createRouter({
@@ -118,6 +120,14 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       masters: (bucket) => new ObjectStore(s3, bucket),
       presentation: { objects: stores.objects, records: stores.records, publicUrl: settings.publicUrl },
       viewers,
+      web: {
+        objects: stores.objects,
+        records: stores.records,
+        images: items,
+        ingest,
+        publicUrl: settings.publicUrl,
+        ...(notifiesOnUpload ? {} : { notify: (message: string) => queue.send(message) }),
+      },
       log: (level, message, details) => {
         if (level === 'warn') log(`${message}: ${JSON.stringify(details)}`);
       },
@@ -148,12 +158,12 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     s3,
     db,
     derivatives,
-    ingest: new ObjectStore(s3, ingestBucket),
+    ingest,
     items,
     stores,
     queue,
     server,
-    notifiesOnUpload: standIns !== undefined,
+    notifiesOnUpload,
     close: async () => {
       if (endpointsFile) rmSync(endpointsFile, { force: true });
       viewers.close();

@@ -276,7 +276,7 @@ export class ImageItems {
   }
 
   /**
-   * The latest ingest activity, newest first: image items and refusals (`kind` tells which), at most `limit`.
+   * The latest ingest activity, newest first, at most `limit`: image items, and refusals (which have `at`, no `updatedAt`).
    * Reads the `activity` index, so it may lag a write by a moment.
    */
   async recentActivity(limit: number): Promise<(ImageItem | (IngestRefusal & { status: 'failed' }))[]> {
