@@ -41,7 +41,7 @@ describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
     // Its own process group, so that stopping it stops `node` too and not just npm's shell.
     server = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
-      env: { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '' },
+      env: { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '', IMAGEHUB_DEMO: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

@@ -36,7 +36,7 @@ describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
   beforeAll(async () => {
     server = spawn('npm', ['start', '--silent'], {
       cwd: ROOT,
-      env: { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '' },
+      env: { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '', IMAGEHUB_DEMO: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });

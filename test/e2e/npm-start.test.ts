@@ -18,7 +18,7 @@ let url: string;
 beforeAll(async () => {
   child = spawn('npm', ['start', '--silent'], {
     cwd: ROOT,
-    env: { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '' },
+    env: { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '', IMAGEHUB_DEMO: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   url = await new Promise<string>((resolveUrl, reject) => {
@@ -97,7 +97,7 @@ it('`npx imagehub harvest --file` finds the running imagehub through its data fo
   expect(run.stderr).toContain(`harvesting into the local imagehub at ${url}`);
   expect(run.stdout).toMatch(/4 added/);
 
-  const manifest = await waitFor(`${url}/iiif/presentation/3/mskgent.be:1829-A/manifest.json`, 10_000);
+  const manifest = await waitFor(`${url}/iiif/presentation/3/mskgent.be:1829-A/manifest.json`, 60_000);
   expect(manifest.status).toBe(200);
   const body = (await manifest.json()) as { items: { width: number }[]; label: Record<string, string[]> };
   expect(body.items).toHaveLength(1);
