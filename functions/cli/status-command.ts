@@ -11,6 +11,7 @@ import type { CommandIo } from './harvest-command.ts';
 import { infoJsonUrl } from './ingest-command.ts';
 import type { Output } from './progress.ts';
 import { resolveTarget, UsageError, type Target } from './target.ts';
+import { describeHarvestState } from '../core/mirror.ts';
 
 export const STATUS_HELP = `Usage:
   imagehub status [--limit N] [--json] [options]       the latest ingests and failures, newest first
@@ -19,8 +20,8 @@ export const STATUS_HELP = `Usage:
   imagehub status --harvest SOURCE [--json] [options]  a harvest source's last run (SOURCE: the OAI-PMH URL, with
                                                        --set SET, or the source id a harvest reported)
 
-Harvests are not in the recent list: the table keeps one state item per harvest source and no index over them,
-so name the source with --harvest.
+The recent list also shows the harvest sources with their latest run (running, finished, or stopped with its
+checkpoint); --harvest shows one source's whole state.
 
   --limit N            how many recent ingests to list (default 20, at most 200)
   --set SET            with --harvest URL: the set that harvest used
@@ -116,9 +117,14 @@ async function imageStatus(identifier: string, stores: Stores, target: Target, o
 async function recent(limit: number, stores: Stores, target: Target, out: Output, json: boolean): Promise<number> {
   const entries = await stores.images.recentActivity(limit);
   const rows = entries.map((entry) => (isRefusal(entry) ? refusalRow(entry) : imageRow(entry, target.publicUrl)));
+  const harvests = (await stores.harvestState.recent(limit)).map((state) => ({ source: state.source, at: state.activityAt, ...describeHarvestState(state) }));
   if (json) {
-    out.write(`${JSON.stringify({ ingests: rows })}\n`);
+    out.write(`${JSON.stringify({ ingests: rows, harvests })}\n`);
     return 0;
+  }
+  if (harvests.length > 0) {
+    out.write(`harvests in ${target.description}, latest first:\n`);
+    for (const h of harvests) out.write(`${h.at}  ${h.status.padEnd(10)} ${h.source}  ${h.summary}\n`);
   }
   if (rows.length === 0) {
     out.write(`no ingests yet in ${target.description}\n`);

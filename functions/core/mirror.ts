@@ -72,6 +72,21 @@ export interface HarvestState {
 
 export type CheckpointProgress = Pick<RunningHarvest, 'pages' | 'counts' | 'skipped'> & { token?: string };
 
+/** One line about a harvest source's state, for people: what runs or last ran, and how it went. */
+export function describeHarvestState(state: HarvestState): { status: string; summary: string } {
+  const counts = (c: HarvestCounts) => `${c.added} added, ${c.updated} updated, ${c.deleted} deleted, ${c.skipped} skipped`;
+  if (state.running) {
+    const r = state.running;
+    return { status: 'running', summary: `${r.mode} harvest started ${r.startedAt}, ${r.pages} pages so far (${counts(r.counts)}); checkpoint ${r.checkpointAt}` };
+  }
+  if (state.lastSuccess) {
+    const s = state.lastSuccess;
+    return { status: 'done', summary: `${s.report.mode} harvest finished ${s.finishedAt}: ${s.report.pages} pages (${counts(s.report)})` };
+  }
+  if (state.lastReconcile) return { status: 'reconciled', summary: 'reconciled; no harvest has completed yet' };
+  return { status: 'never', summary: 'no harvest yet' };
+}
+
 /**
  * The OAI-PMH base URL a harvest source id names (ids are the base URL, plus `?set=…` for a set: see
  * `defaultSourceId` in functions/harvest/harvest.ts); undefined for other sources (`file:…`, custom ids).

@@ -124,6 +124,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         objects: stores.objects,
         records: stores.records,
         images: items,
+        harvestState: stores.harvestState,
         ingest,
         publicUrl: settings.publicUrl,
         ...(notifiesOnUpload ? {} : { notify: (message: string) => queue.send(message) }),

@@ -626,10 +626,10 @@ export class HarvestStateStore {
     return this.conditional(new UpdateCommand({
       TableName: this.tableName,
       Key: stateKey(source),
-      UpdateExpression: 'SET running = :run',
+      UpdateExpression: `SET running = :run, ${ACTIVITY_SET}`,
       ConditionExpression: replacing ? 'running.#owner = :previous' : 'attribute_not_exists(running)',
       ...(replacing ? { ExpressionAttributeNames: { '#owner': 'owner' } } : {}),
-      ExpressionAttributeValues: { ':run': plain(run), ...(replacing ? { ':previous': replacing } : {}) },
+      ExpressionAttributeValues: { ':run': plain(run), ...activityValues(source, run.startedAt), ...(replacing ? { ':previous': replacing } : {}) },
     }));
   }
 
@@ -651,12 +651,13 @@ export class HarvestStateStore {
       TableName: this.tableName,
       Key: stateKey(source),
       UpdateExpression:
-        'SET running.pages = :pages, running.counts = :counts, running.skipped = :skipped, running.checkpointAt = :now' +
+        `SET running.pages = :pages, running.counts = :counts, running.skipped = :skipped, running.checkpointAt = :now, ${ACTIVITY_SET}` +
         (progress.token ? ', running.#token = :token' : ' REMOVE running.#token'),
       ConditionExpression: 'running.#owner = :owner',
       ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token' },
       ExpressionAttributeValues: {
         ':owner': owner, ':pages': progress.pages, ':counts': plain(progress.counts), ':skipped': plain(progress.skipped), ':now': now,
+        ...activityValues(source, now),
         ...(progress.token ? { ':token': progress.token } : {}),
       },
     }));
@@ -667,10 +668,10 @@ export class HarvestStateStore {
     return this.conditional(new UpdateCommand({
       TableName: this.tableName,
       Key: stateKey(source),
-      UpdateExpression: 'SET lastSuccess = :success REMOVE running',
+      UpdateExpression: `SET lastSuccess = :success, ${ACTIVITY_SET} REMOVE running`,
       ConditionExpression: 'running.#owner = :owner',
       ExpressionAttributeNames: { '#owner': 'owner' },
-      ExpressionAttributeValues: { ':owner': owner, ':success': plain(success) },
+      ExpressionAttributeValues: { ':owner': owner, ':success': plain(success), ...activityValues(source, success.finishedAt) },
     }));
   }
 
@@ -678,8 +679,27 @@ export class HarvestStateStore {
     await this.db.send(new UpdateCommand({
       TableName: this.tableName,
       Key: stateKey(source),
-      UpdateExpression: 'SET lastReconcile = :report',
-      ExpressionAttributeValues: { ':report': plain(report) },
+      UpdateExpression: `SET lastReconcile = :report, ${ACTIVITY_SET}`,
+      ExpressionAttributeValues: { ':report': plain(report), ...activityValues(source, new Date().toISOString()) },
+    }));
+  }
+
+  /** Harvest sources by their latest activity (run started, page stored, finished, reconciled), newest first. */
+  async recent(limit: number): Promise<(HarvestState & { source: string; activityAt: string })[]> {
+    const out = await this.db.send(new QueryCommand({
+      TableName: this.tableName,
+      IndexName: ACTIVITY_INDEX,
+      KeyConditionExpression: 'activity = :activity',
+      ExpressionAttributeValues: { ':activity': HARVEST_ACTIVITY },
+      ScanIndexForward: false,
+      Limit: limit,
+    }));
+    return (out.Items ?? []).map((item) => ({
+      source: String(item.stateOf ?? String(item.pk).slice('HARVEST#'.length)),
+      activityAt: String(item.activityAt ?? '').split('#')[0]!,
+      ...(item.lastSuccess ? { lastSuccess: item.lastSuccess as NonNullable<HarvestState['lastSuccess']> } : {}),
+      ...(item.running ? { running: item.running as RunningHarvest } : {}),
+      ...(item.lastReconcile ? { lastReconcile: item.lastReconcile as Record<string, unknown> } : {}),
     }));
   }
 
@@ -692,6 +712,16 @@ export class HarvestStateStore {
       throw error;
     }
   }
+}
+
+/**
+ * Harvest state items are in the `activity` index too (activity = HARVEST, activityAt = `{latest change}#{pk}`), so
+ * the activity page and `imagehub status` list recent harvests next to recent ingests.
+ */
+const HARVEST_ACTIVITY = 'HARVEST';
+const ACTIVITY_SET = 'activity = :activity, activityAt = :activityAt, stateOf = :sourceName';
+function activityValues(source: string, at: string): Record<string, string> {
+  return { ':activity': HARVEST_ACTIVITY, ':activityAt': `${at}#${stateKey(source).pk}`, ':sourceName': source };
 }
 
 /** Plain data for the document client: undefined members dropped. */

@@ -119,6 +119,15 @@ describe('imagehub harvest --oai', () => {
     expect(run.stdout).toMatch(/incremental harvest complete: 1 pages, 13 records/);
   });
 
+  it('`imagehub status` lists the harvest source with its last run, and the web app\'s activity shows it', async () => {
+    const run = await imagehub(['status', '--data', data, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const { harvests } = JSON.parse(run.stdout) as { harvests: { source: string; status: string; summary: string }[] };
+    expect(harvests).toContainEqual(expect.objectContaining({ source: oai.url.replace(/\/$/, ''), status: 'done', summary: expect.stringMatching(/harvest finished .*: 1 pages/) }));
+    const page = await (await fetch(`${system.url}/activity`)).text();
+    expect(page).toContain(oai.url.replace(/\/$/, ''));
+  });
+
   it('works against an AWS-style target named by --table (endpoint variables point at the same DynamoDB)', async () => {
     const endpoints = JSON.parse(await import('node:fs').then((fs) => fs.readFileSync(join(data, 'endpoints.json'), 'utf8'))) as { dynamoEndpoint: string };
     const run = await imagehub(['harvest', '--table', system.settings.tableName, '--oai', oai.url, '--full', '--json'], {

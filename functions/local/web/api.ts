@@ -29,6 +29,8 @@ import type { ObjectStore } from '../../store/object-store.ts';
 import type { ObjectSummaries, ObjectSummary } from '../../store/objects.ts';
 import type { RecordStore } from '../../store/records.ts';
 import { encodeKeyLikeS3 } from '../local-queue.ts';
+import { describeHarvestState } from '../../core/mirror.ts';
+import type { HarvestStateStore } from '../../store/records.ts';
 
 export interface WebDeps {
   objects: ObjectSummaries;
@@ -42,6 +44,8 @@ export interface WebDeps {
   notify?: (message: string) => void;
   /** metadataPrefix of GetRecord links (the harvest's). */
   metadataPrefix?: string;
+  /** Harvest states, for the activity page. */
+  harvestState?: HarvestStateStore;
 }
 
 export class BadRequest extends Error {}
@@ -212,6 +216,19 @@ export interface ActivityEntry {
   reason?: string;
 }
 
+export interface HarvestEntry {
+  source: string;
+  at: string;
+  status: string;
+  summary: string;
+}
+
+/** Harvest sources by their latest activity: what runs or last ran, and how it went. */
+export async function harvests(deps: WebDeps, limit = 20): Promise<HarvestEntry[]> {
+  if (!deps.harvestState) return [];
+  return (await deps.harvestState.recent(Math.min(Math.max(1, limit), MAX_ACTIVITY))).map((state) => ({ source: state.source, at: state.activityAt, ...describeHarvestState(state) }));
+}
+
 export async function activity(deps: WebDeps, limit = 50): Promise<ActivityEntry[]> {
   const found = await deps.images.recentActivity(Math.min(Math.max(1, limit), MAX_ACTIVITY));
   return found.map((entry) => ('at' in entry
@@ -262,6 +279,7 @@ export async function answerApi(req: IncomingMessage, res: ServerResponse, url: 
     if (path === 'objects') return json(res, 200, await objectPage(deps, q.get('institution') ?? '', q.get('from') ?? undefined));
     if (path === 'search') return json(res, 200, await search(deps, q.get('q') ?? ''));
     if (path === 'activity') return json(res, 200, await activity(deps, Number(q.get('limit') ?? 50) || 50));
+    if (path === 'harvests') return json(res, 200, await harvests(deps));
     let match: RegExpExecArray | null;
     if ((match = /^objects\/([^/]+)\/lido\.xml$/.exec(path))) return await lidoXml(res, deps, decode(match[1]!));
     if ((match = /^objects\/([^/]+)$/.exec(path))) return json(res, 200, await objectView(deps, decode(match[1]!)));

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { escapeHtml as e } from '../viewer-pages.ts';
 import {
   activity,
+  harvests,
   answerApi,
   BadRequest,
   decode,
@@ -129,12 +130,17 @@ async function objectPageHtml(deps: WebDeps, objectId: string, query: URLSearchP
 
 async function activityPage(deps: WebDeps): Promise<string> {
   const entries = await activity(deps, 100);
+  const sources = await harvests(deps);
+  const harvestRows = sources
+    .map((h) => `<tr><td>${e(h.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'))}</td><td class="${e(h.status)}">${e(h.status)}</td><td>${e(h.source)}</td><td>${e(h.summary)}</td></tr>`)
+    .join('\n');
   const rows = entries
     .map((a) => `<tr><td>${e(a.at.replace('T', ' ').replace(/\.\d+Z$/, 'Z'))}</td><td class="${e(a.status)}">${e(a.status)}</td><td>${e(a.sourceKey)}</td><td>${a.identifier ? `<a href="/iiif/3/${e(encodeURIComponent(a.identifier))}/info.json">${e(a.identifier)}</a>` : ''}</td><td>${e(a.reason ?? '')}</td></tr>`)
     .join('\n');
   return layout('Activity', `<h1>Recent ingests</h1>
 ${entries.length === 0 ? '<p class="muted">Nothing ingested yet.</p>' : `<table id="activity"><thead><tr><th>When (UTC)</th><th>Status</th><th>Uploaded as</th><th>Identifier</th><th>Reason</th></tr></thead><tbody>${rows}</tbody></table>`}
-<p class="muted">Harvests are run with <code>npx imagehub harvest</code>, which reports on its own.</p>`);
+<h1>Harvests</h1>
+${sources.length === 0 ? '<p class="muted">No harvest yet: load records with <code>npx imagehub harvest --file … | --oai URL</code>.</p>' : `<table id="harvests"><thead><tr><th>Latest (UTC)</th><th>Status</th><th>Source</th><th>Run</th></tr></thead><tbody>${harvestRows}</tbody></table>`}`);
 }
 
 const UPLOAD_SCRIPT = `
