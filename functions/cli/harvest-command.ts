@@ -14,7 +14,7 @@ import { loadLidoFiles, FileLoadError } from '../harvest/files.ts';
 import { defaultSourceId, reconcile, runHarvest, type HarvestMode } from '../harvest/harvest.ts';
 import { createStores } from '../store/stores.ts';
 import { bar, ProgressLine, rate, type Output } from './progress.ts';
-import { resolveTarget, UsageError, type Target } from './target.ts';
+import { COMMON_OPTIONS, resolveTarget, TARGET_OPTIONS, targetHelp, UsageError, type Target } from './target.ts';
 
 export const HARVEST_HELP = `Usage:
   imagehub harvest --file PATH [--file PATH …] [options]
@@ -39,11 +39,7 @@ Rights authority files (optional; fallback when a record states no rights):
   --rights-csv PATH|URL        VKC RIGHTS.csv
   --copyrights-csv PATH|URL    VKC Copyrights.csv (creators' public-domain years)
 
-Which imagehub:
-  --data DIR           the local imagehub started by \`npm start\` with this data folder (default $IMAGEHUB_DATA or .imagehub)
-  --table NAME         an AWS deployment's metadata table (or $IMAGEHUB_TABLE); credentials from AWS_PROFILE etc.
-  --outputs FILE       an AWS deployment, from the outputs file \`npm run deploy\` writes (cdk-outputs.json)
-  --region REGION      AWS region (default from the AWS configuration)
+${targetHelp()}
 
   --json               print the final report as JSON
   -h, --help           this help
@@ -73,12 +69,8 @@ export async function harvestCommand(args: string[], io: CommandIo): Promise<num
       source: { type: 'string' },
       'rights-csv': { type: 'string' },
       'copyrights-csv': { type: 'string' },
-      data: { type: 'string' },
-      table: { type: 'string' },
-      outputs: { type: 'string' },
-      region: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      ...TARGET_OPTIONS,
+      ...COMMON_OPTIONS,
     },
   });
   if (values.help) {

@@ -19,7 +19,7 @@ import { imageServiceId } from '../core/info-json.ts';
 import { createStores } from '../store/stores.ts';
 import type { CommandIo } from './harvest-command.ts';
 import { bar, ProgressLine, type Output } from './progress.ts';
-import { resolveTarget, UsageError, type Target } from './target.ts';
+import { COMMON_OPTIONS, resolveTarget, TARGET_OPTIONS, targetHelp, UsageError, type Target } from './target.ts';
 
 export const INGEST_HELP = `Usage:
   imagehub ingest PATH… [--prefix INSTITUTION/] [--no-wait] [--timeout SECONDS] [--json] [options]
@@ -41,12 +41,7 @@ Waiting:
   --no-wait            stop after uploading (the ingest continues; see \`imagehub status\`)
   --timeout SECONDS    wait at most this long for the ingest (default 600); images still processing are listed
 
-Which imagehub:
-  --data DIR           the local imagehub started by \`npm start\` with this data folder (default $IMAGEHUB_DATA or .imagehub)
-  --table NAME         an AWS deployment's metadata table (or $IMAGEHUB_TABLE); credentials from AWS_PROFILE etc.
-  --outputs FILE       an AWS deployment, from the outputs file \`npm run deploy\` writes (cdk-outputs.json)
-  --bucket NAME        the ingest bucket (default: the target's; $IMAGEHUB_INGEST_BUCKET for --table)
-  --region REGION      AWS region (default from the AWS configuration)
+${targetHelp("  --bucket NAME        the ingest bucket (default: the target's; $IMAGEHUB_INGEST_BUCKET for --table)\n")}
 
   --json               print the summary as JSON
   -h, --help           this help
@@ -100,13 +95,9 @@ export async function ingestCommand(args: string[], io: CommandIo): Promise<numb
       prefix: { type: 'string' },
       'no-wait': { type: 'boolean' },
       timeout: { type: 'string' },
-      data: { type: 'string' },
-      table: { type: 'string' },
+      ...TARGET_OPTIONS,
       bucket: { type: 'string' },
-      outputs: { type: 'string' },
-      region: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      ...COMMON_OPTIONS,
     },
   });
   if (values.help) {

@@ -10,7 +10,7 @@ import { createStores, type Stores } from '../store/stores.ts';
 import type { CommandIo } from './harvest-command.ts';
 import { infoJsonUrl } from './ingest-command.ts';
 import type { Output } from './progress.ts';
-import { resolveTarget, UsageError, type Target } from './target.ts';
+import { COMMON_OPTIONS, resolveTarget, TARGET_OPTIONS, targetHelp, UsageError, type Target } from './target.ts';
 import { describeHarvestState } from '../core/mirror.ts';
 
 export const STATUS_HELP = `Usage:
@@ -26,11 +26,7 @@ checkpoint); --harvest shows one source's whole state.
   --limit N            how many recent ingests to list (default 20, at most 200)
   --set SET            with --harvest URL: the set that harvest used
 
-Which imagehub:
-  --data DIR           the local imagehub started by \`npm start\` with this data folder (default $IMAGEHUB_DATA or .imagehub)
-  --table NAME         an AWS deployment's metadata table (or $IMAGEHUB_TABLE); credentials from AWS_PROFILE etc.
-  --outputs FILE       an AWS deployment, from the outputs file \`npm run deploy\` writes (cdk-outputs.json)
-  --region REGION      AWS region (default from the AWS configuration)
+${targetHelp()}
 
   --json               print JSON
   -h, --help           this help
@@ -46,12 +42,8 @@ export async function statusCommand(args: string[], io: CommandIo): Promise<numb
       limit: { type: 'string' },
       harvest: { type: 'string' },
       set: { type: 'string' },
-      data: { type: 'string' },
-      table: { type: 'string' },
-      outputs: { type: 'string' },
-      region: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+      ...TARGET_OPTIONS,
+      ...COMMON_OPTIONS,
     },
   });
   if (values.help) {

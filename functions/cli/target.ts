@@ -32,6 +32,28 @@ export interface LocalEndpoints {
 export const ENDPOINTS_FILE = 'endpoints.json';
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
+/** The options every command takes to name its imagehub (parseArgs form), and their help lines. */
+export const TARGET_OPTIONS = {
+  data: { type: 'string' },
+  table: { type: 'string' },
+  outputs: { type: 'string' },
+  region: { type: 'string' },
+} as const;
+
+export function targetHelp(extra = ''): string {
+  return `Which imagehub:
+  --data DIR           the local imagehub started by \`npm start\` with this data folder (default $IMAGEHUB_DATA or .imagehub)
+  --table NAME         an AWS deployment's metadata table (or $IMAGEHUB_TABLE); credentials from AWS_PROFILE etc.
+  --outputs FILE       an AWS deployment, from the outputs file \`npm run deploy\` writes (cdk-outputs.json)
+${extra}  --region REGION      AWS region (default from the AWS configuration)`;
+}
+
+/** Common to every command: `--json` and `--help`. */
+export const COMMON_OPTIONS = {
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export interface TargetOptions {
   data?: string;
   table?: string;

@@ -15,6 +15,7 @@
  * time), leaving the checkpoint. No AWS here: the stores, fetch and the clock are passed in.
  */
 import { randomUUID } from 'node:crypto';
+import { eachLimited } from '../core/concurrency.ts';
 import { decideRights, type RightsAuthority, type RightsDecision } from '../core/rights.ts';
 import { mapLidoRecord, parseLidoDocument } from '../core/lido.ts';
 import type { MappedRecord } from '../core/record.ts';
@@ -320,7 +321,8 @@ async function storePage(
   const inputs = mirrored.flatMap((item) => (item.kind === 'record' ? [{ record: item.record, rawXml: item.xml, rights: rights(item.record) }] : []));
   const results = inputs.length > 0 ? await records.upsertMany(inputs, source, now(), { onWriting }) : [];
   const deletions = new Map<PageItem, DeleteResult>();
-  await processPage(mirrored.filter((item) => item.kind === 'deleted'), async (item) => {
+  // Deletions are independent and a page is small: a few at a time.
+  await eachLimited(mirrored.filter((item) => item.kind === 'deleted'), 8, async (item) => {
     deletions.set(item, await records.markDeleted(item.header.identifier, item.header.datestamp, now(), source));
   });
   let next = 0;
@@ -337,26 +339,6 @@ async function storePage(
       else run.counts[result]++;
     }
   }
-}
-
-/**
- * A few deletions at a time: they are independent, and a page is small. After a failure no further one is started,
- * and the ones under way are awaited, so nothing writes after the run has stopped.
- */
-async function processPage<T>(items: T[], work: (item: T) => Promise<void>, concurrency = 8): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < items.length && !failure) {
-      try {
-        await work(items[next++]!);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  if (failure) throw failure.error;
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import { MasterRejectedError, openMaster } from '../imaging/master.ts';
 import { renderPyramid, type RenderedPyramid } from '../imaging/pyramid.ts';
 import type { ImageItems } from '../store/image-items.ts';
 import { ObjectStore } from '../store/object-store.ts';
+import { eachLimited } from '../core/concurrency.ts';
 
 /** Bumped whenever the pyramid recipe changes, so re-ingesting the same bytes yields a new revision. */
 export const RECIPE_VERSION = 3;
@@ -204,7 +205,7 @@ async function publishRevision(
     // services for `full/full` when the image fits one tile. Above the limits `full` has no file (an error).
     uploads.push(() => derivatives.putFile(fullSizeKeyV2(revisionId), join(rendered.root, 'full/max/0/default.jpg'), jpeg));
   }
-  await runLimited(uploads, settings.uploadConcurrency);
+  await eachLimited(uploads, settings.uploadConcurrency, (upload) => upload());
 
   const service = { level: 2, upscaling: settings.upscaling } as const;
   const info3 = JSON.stringify(buildInfoJson3(imageServiceId(settings.publicUrl, 3, revisionId), pyramid, service));
@@ -275,14 +276,6 @@ export function linkHints(fromKey: { institution?: string; objectNumber: string 
   const sort = Number(metadata['sort-number']);
   if (metadata['sort-number'] && Number.isFinite(sort)) hints.sortNumber = sort;
   return hints;
-}
-
-async function runLimited(tasks: (() => Promise<void>)[], concurrency: number): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < tasks.length) await tasks[next++]!();
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, tasks.length) }, worker));
 }
 
 const stripQuotes = (etag: string) => etag.replace(/^"|"$/g, '');

@@ -24,6 +24,7 @@ import { institutionLabel, manifestLabel, objectIdFor, parseObjectId } from '../
 import type { LanguageMap, MappedRecord } from '../core/record.ts';
 import { recordKeys } from '../core/record-keys.ts';
 import type { ImageItems } from './image-items.ts';
+import { queryAll } from './query.ts';
 import type { MirroredRecord, RecordChange, RecordStore } from './records.ts';
 
 export const COLLECTION_INDEX = 'byCollection';
@@ -159,56 +160,33 @@ export class ObjectSummaries {
   async pageStarts(institutionKey: string, pageSize: number): Promise<{ starts: string[]; total: number }> {
     const starts: string[] = [];
     let total = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(new QueryCommand({
-        TableName: this.tableName,
-        IndexName: COLLECTION_INDEX,
-        KeyConditionExpression: 'collectionKey = :c',
-        ProjectionExpression: 'objectId',
-        ExpressionAttributeValues: { ':c': institutionKey },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }));
-      for (const item of out.Items ?? []) {
-        if (total % pageSize === 0) starts.push(String(item.objectId));
-        total++;
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryAll(this.db, this.tableName, {
+      IndexName: COLLECTION_INDEX,
+      KeyConditionExpression: 'collectionKey = :c',
+      ProjectionExpression: 'objectId',
+      ExpressionAttributeValues: { ':c': institutionKey },
+    })) {
+      if (total % pageSize === 0) starts.push(String(item.objectId));
+      total++;
+    }
     return { starts, total };
   }
 
   async institutions(): Promise<InstitutionEntry[]> {
     const found: InstitutionEntry[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(new QueryCommand({
-        TableName: this.tableName,
-        IndexName: COLLECTION_INDEX,
-        KeyConditionExpression: 'collectionKey = :c',
-        ExpressionAttributeValues: { ':c': INSTITUTIONS },
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }));
-      for (const item of out.Items ?? []) {
-        found.push({
-          institutionKey: String(item.institutionKey),
-          label: (item.label ?? {}) as LanguageMap,
-          ...(typeof item.homepage === 'string' ? { homepage: item.homepage } : {}),
-        });
-      }
-      start = out.LastEvaluatedKey;
-    } while (start);
+    for await (const item of queryAll(this.db, this.tableName, {
+      IndexName: COLLECTION_INDEX,
+      KeyConditionExpression: 'collectionKey = :c',
+      ExpressionAttributeValues: { ':c': INSTITUTIONS },
+    })) {
+      found.push(toInstitution(String(item.institutionKey), item));
+    }
     return found;
   }
 
   async institution(institutionKey: string): Promise<InstitutionEntry | undefined> {
     const out = await this.db.send(new GetCommand({ TableName: this.tableName, Key: institutionItemKey(institutionKey) }));
-    if (!out.Item) return undefined;
-    return {
-      institutionKey,
-      label: (out.Item.label ?? {}) as LanguageMap,
-      ...(typeof out.Item.homepage === 'string' ? { homepage: out.Item.homepage } : {}),
-    };
+    return out.Item ? toInstitution(institutionKey, out.Item) : undefined;
   }
 
   private async writeInstitution(record: MappedRecord, institutionKey: string): Promise<void> {
@@ -244,6 +222,14 @@ export function summarise(objectId: string, parts: ObjectParts): ObjectSummary {
     ...(first?.published ? { thumbnail: { identifier: first.identifier, published: first.published } } : {}),
     modified,
     listed: images.length > 0,
+  };
+}
+
+function toInstitution(institutionKey: string, raw: Record<string, unknown>): InstitutionEntry {
+  return {
+    institutionKey,
+    label: (raw.label ?? {}) as LanguageMap,
+    ...(typeof raw.homepage === 'string' ? { homepage: raw.homepage } : {}),
   };
 }
 

@@ -58,6 +58,8 @@ import type { MappedRecord } from '../core/record.ts';
 import { imageKeys, institutionKey, objectKey, pidKey, recordKeys, type LinkKeys } from '../core/record-keys.ts';
 import type { RightsDecision } from '../core/rights.ts';
 import { ACTIVITY_INDEX, isImageItem, toImageItem } from './image-items.ts';
+import { eachLimited } from '../core/concurrency.ts';
+import { queryAll } from './query.ts';
 
 export const RECORD_INDEXES = {
   byDataPid: 'byDataPid',
@@ -534,13 +536,8 @@ export class RecordStore {
     return [...found.values()];
   }
 
-  private async *query(input: Omit<QueryCommandInput, 'TableName'>): AsyncIterable<Raw> {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const out = await this.db.send(new QueryCommand({ TableName: this.tableName, ...input, ...(start ? { ExclusiveStartKey: start } : {}) }));
-      for (const item of out.Items ?? []) yield item;
-      start = out.LastEvaluatedKey;
-    } while (start);
+  private query(input: Omit<QueryCommandInput, 'TableName'>): AsyncIterable<Raw> {
+    return queryAll(this.db, this.tableName, input);
   }
 }
 
@@ -556,26 +553,6 @@ function toVersion(raw: Raw): Version {
 function withRawXml({ item, size, rawXml }: PreparedItem): Raw {
   const compressed = gzipSync(rawXml);
   return size + compressed.length <= RAW_XML_ITEM_BUDGET ? { ...item, rawXml: compressed } : { ...item, rawXmlTooLarge: true };
-}
-
-/**
- * `work` on each item, `limit` at a time. After a failure no further item is started and the ones under way are
- * awaited; then the first failure is thrown.
- */
-async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const worker = async () => {
-    while (next < items.length && !failure) {
-      try {
-        await work(items[next++]!);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  if (failure) throw failure.error;
 }
 
 function toMirroredRecord(raw: Raw): MirroredRecord {
