@@ -6,17 +6,15 @@
  * Needs Debian's `chromium` (/usr/bin/chromium; `.ci/run` installs it) driven by playwright-core. The first start
  * of a fresh checkout fetches the pinned viewer bundles from the npm registry (functions/local/viewer-assets.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, runImagehub, startNpmStart, waitFor200, type NpmStart } from '../support/processes.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const IMAGE = join(ROOT, 'test/fixtures/images/bentheim.jpg');
 const RECORD = join(ROOT, 'test/fixtures/datahub/vkc-imagehub-fixes/1Lido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_mskgent.be_1829-A.xml');
 /** Any image request to the object's image service, IIIF Image API 3 (Mirador) or 2 (UV 4 prefers the v2 service). */
@@ -29,8 +27,7 @@ const TITLE = `IIIF viewers in headless Chromium${HAVE_CHROMIUM ? '' : ` — ski
 
 describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
   const data = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'imagehub-viewers-'));
-  let server: ChildProcess;
-  let output = '';
+  let server: NpmStart | undefined;
   let url: string;
   let manifest: string;
   let browser: Browser;
@@ -38,36 +35,17 @@ describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
   let painting: { width: number; height: number; cells: Buffer };
 
   beforeAll(async () => {
-    // Its own process group, so that stopping it stops `node` too and not just npm's shell.
-    server = spawn('npm', ['start', '--silent'], {
-      cwd: ROOT,
-      env: { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '', IMAGEHUB_DEMO: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    url = await new Promise<string>((resolveUrl, reject) => {
-      const timer = setTimeout(() => reject(new Error(`npm start printed no URL:\n${output}`)), 90_000);
-      const look = () => {
-        const match = /running at (http:\/\/\S+)/.exec(output);
-        if (!match) return;
-        clearTimeout(timer);
-        server.stdout!.off('data', look);
-        resolveUrl(match[1]!);
-      };
-      server.stdout!.on('data', look);
-      server.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-    });
+    server = await startNpmStart(data);
+    url = server.url;
 
     mkdirSync(join(data, 'inbox', 'mskgent.be'), { recursive: true });
     copyFileSync(IMAGE, join(data, 'inbox', 'mskgent.be', '1829-A.jpg'));
-    expect((await waitFor(`${url}/iiif/3/mskgent.be:1829-A/info.json`)).status).toBe(200);
+    expect((await waitFor200(`${url}/iiif/3/mskgent.be:1829-A/info.json`)).status).toBe(200);
 
-    const harvest = await runNode(['bin/imagehub.mjs', 'harvest', '--file', RECORD], { IMAGEHUB_DATA: data, NODE_OPTIONS: '' });
+    const harvest = await runImagehub(['harvest', '--file', RECORD], { IMAGEHUB_DATA: data });
     expect(harvest.code, harvest.stderr).toBe(0);
     manifest = `${url}/iiif/presentation/3/mskgent.be:1829-A/manifest.json`;
-    expect((await waitFor(manifest)).status).toBe(200);
+    expect((await waitFor200(manifest)).status).toBe(200);
 
     const { width, height } = await sharp(IMAGE).metadata();
     painting = { width, height, cells: await sharp(IMAGE).removeAlpha().resize(24, 18, { fit: 'fill' }).raw().toBuffer() };
@@ -80,11 +58,7 @@ describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (server?.pid && server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      process.kill(-server.pid, 'SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     rmSync(data, { recursive: true, force: true });
   }, 60_000);
 
@@ -229,24 +203,3 @@ describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
     }
   }, 60_000);
 });
-
-async function waitFor(address: string, timeoutMs = 90_000): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await fetch(address);
-    if (response.status === 200 || Date.now() > deadline) return response;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function runNode(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}

@@ -7,17 +7,15 @@
  *
  * Needs Debian's `chromium` (/usr/bin/chromium) driven by playwright-core, as test/browser/viewers.test.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, runImagehub, startNpmStart, type NpmStart } from '../support/processes.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const IMAGE = join(ROOT, 'test/fixtures/images/bentheim.jpg');
 const RECORD = join(ROOT, 'test/fixtures/datahub/vkc-imagehub-fixes/1Lido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_mskgent.be_1829-A.xml');
 const OBJECT = 'mskgent.be:1829-A';
@@ -28,33 +26,14 @@ const TITLE = `the web app of npm start in headless Chromium${HAVE_CHROMIUM ? ''
 
 describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
   const data = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'imagehub-webapp-'));
-  let server: ChildProcess;
-  let output = '';
+  let server: NpmStart | undefined;
   let url: string;
   let browser: Browser;
 
   beforeAll(async () => {
-    server = spawn('npm', ['start', '--silent'], {
-      cwd: ROOT,
-      env: { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '', IMAGEHUB_DEMO: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    url = await new Promise<string>((resolveUrl, reject) => {
-      const timer = setTimeout(() => reject(new Error(`npm start printed no URL:\n${output}`)), 90_000);
-      const look = () => {
-        const match = /running at (http:\/\/\S+)/.exec(output);
-        if (!match) return;
-        clearTimeout(timer);
-        server.stdout!.off('data', look);
-        resolveUrl(match[1]!);
-      };
-      server.stdout!.on('data', look);
-      server.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-    });
-    const harvest = await runNode(['bin/imagehub.mjs', 'harvest', '--file', RECORD], { IMAGEHUB_DATA: data, NODE_OPTIONS: '' });
+    server = await startNpmStart(data);
+    url = server.url;
+    const harvest = await runImagehub(['harvest', '--file', RECORD], { IMAGEHUB_DATA: data });
     expect(harvest.code, harvest.stderr).toBe(0);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -64,11 +43,7 @@ describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
 
   afterAll(async () => {
     await browser?.close();
-    if (server?.pid && server.exitCode === null) {
-      const exited = new Promise((r) => server.once('exit', r));
-      process.kill(-server.pid, 'SIGTERM');
-      await exited;
-    }
+    await server?.stop();
     rmSync(data, { recursive: true, force: true });
   }, 60_000);
 
@@ -218,15 +193,3 @@ describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
     }
   }, 60_000);
 });
-
-function runNode(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}

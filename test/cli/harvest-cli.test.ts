@@ -3,42 +3,23 @@
  * in-process with a data folder so it publishes its endpoints file) and a data-hub-like OAI-PMH repository. The AWS
  * path is exercised with `--table` and the standard endpoint variables pointing at the same DynamoDB stand-in.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStackOutputs } from '../../functions/cli/target.ts';
 import { startLocalSystem, type LocalSystem } from '../../functions/local/system.ts';
 import { HarvestStateStore, RecordStore } from '../../functions/store/records.ts';
+import { runImagehub } from '../support/processes.ts';
 import { collection, FIXTURES, HUB } from '../support/datahub-records.ts';
 import { startOaiServer, type OaiServer } from '../support/oai-server.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const BIN = join(ROOT, 'bin/imagehub.mjs');
 const data = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'imagehub-cli-'));
 let system: LocalSystem;
 let oai: OaiServer;
 let records: RecordStore;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function imagehub(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', fail);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
+const imagehub = runImagehub;
 
 beforeAll(async () => {
   system = await startLocalSystem({ dataDir: data, port: 0, quiet: true });

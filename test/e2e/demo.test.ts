@@ -2,50 +2,25 @@
  * The first-run demo: `npm start` on a new data folder loads the real records and ingests the stand-in images through
  * the real pipeline, writes DEMO.md naming each stand-in, and a second start on the same folder loads nothing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
+import { ROOT, startNpmStart, type NpmStart } from '../support/processes.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const SHARED_IMAGES = resolve(ROOT, '../shared/fixtures/images');
 const data = join(mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'imagehub-demo-')), 'data');
-let child: ChildProcess | undefined;
+let running: NpmStart | undefined;
 
-/** Starts `npm start` with the default demo setting; resolves with the URL and a getter of the output so far. */
-async function start(): Promise<{ url: string; output: () => string }> {
-  const env: Record<string, string | undefined> = { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '' };
-  delete env.IMAGEHUB_DEMO;
-  // Its own process group, so that stopping it stops `node` too and not just npm's shell.
-  const process_ = spawn('npm', ['start', '--silent'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  child = process_;
-  let output = '';
-  process_.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  process_.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const url = await new Promise<string>((resolveUrl, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start printed no URL:\n${output}`)), 30_000);
-    const check = () => {
-      const match = /running at (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolveUrl(match[1]!);
-      }
-    };
-    process_.stdout.on('data', check);
-    process_.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-  });
-  return { url, output: () => output };
+/** `npm start` with the default demo setting. */
+async function start(): Promise<NpmStart> {
+  running = await startNpmStart(data, { IMAGEHUB_DEMO: undefined }, 30_000);
+  return running;
 }
 
 async function stop(): Promise<void> {
-  const running = child;
-  child = undefined;
-  if (!running || running.exitCode !== null) return;
-  const exited = new Promise((r) => running.once('exit', r));
-  process.kill(-running.pid!, 'SIGTERM');
-  await exited;
+  await running?.stop();
+  running = undefined;
 }
 
 afterAll(async () => {

@@ -2,57 +2,28 @@
  * `npm start` as a user runs it: a process with its own data folder, an image copied into the inbox, then the
  * static files and the dynamic Image API over HTTP on the printed URL.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ROOT, run as runCommand, startNpmStart, waitFor200, type NpmStart } from '../support/processes.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const data = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'imagehub-e2e-'));
-let child: ChildProcess;
+let server: NpmStart | undefined;
 let url: string;
 
 beforeAll(async () => {
-  child = spawn('npm', ['start', '--silent'], {
-    cwd: ROOT,
-    env: { ...process.env, IMAGEHUB_DATA: data, PORT: '0', NODE_OPTIONS: '', IMAGEHUB_DEMO: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  url = await new Promise<string>((resolveUrl, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`npm start printed no URL:\n${output}`)), 60_000);
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /running at (http:\/\/\S+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolveUrl(match[1]!);
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-  });
+  server = await startNpmStart(data);
+  url = server.url;
 }, 90_000);
 
 afterAll(async () => {
-  if (child && child.exitCode === null) {
-    child.kill('SIGTERM');
-    await new Promise((r) => child.once('exit', r));
-  }
+  await server?.stop();
   rmSync(data, { recursive: true, force: true });
 });
 
-async function waitFor(address: string, timeoutMs = 60_000): Promise<Response> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await fetch(address);
-    if (response.status === 200 || Date.now() > deadline) return response;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = (address: string, timeoutMs = 60_000) => waitFor200(address, timeoutMs);
 
 it('ingests an image dropped into the inbox and serves it statically and dynamically', async () => {
   mkdirSync(join(data, 'inbox', 'mskgent.be'), { recursive: true });
@@ -80,19 +51,8 @@ it('ingests an image dropped into the inbox and serves it statically and dynamic
 
 it('`npx imagehub harvest --file` finds the running imagehub through its data folder, and the manifest appears', async () => {
   // Runs after the test above ingested mskgent.be:1829-A.
-  const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((done, fail) => {
-    const cli = spawn('npx', ['--no-install', 'imagehub', 'harvest', '--file', join(ROOT, 'test/fixtures/datahub/vkc-imagehub-fixes')], {
-      cwd: ROOT,
-      env: { ...process.env, IMAGEHUB_DATA: data, NODE_OPTIONS: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    cli.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    cli.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    cli.on('error', fail);
-    cli.on('close', (code) => done({ code, stdout, stderr }));
-  });
+  // Through npx, as the README says (`npx imagehub`), not the bin file directly.
+  const run = await runCommand('npx', ['--no-install', 'imagehub', 'harvest', '--file', join(ROOT, 'test/fixtures/datahub/vkc-imagehub-fixes')], { IMAGEHUB_DATA: data, NODE_OPTIONS: '' });
   expect(run.code, run.stderr).toBe(0);
   expect(run.stderr).toContain(`harvesting into the local imagehub at ${url}`);
   expect(run.stdout).toMatch(/4 added/);
