@@ -7,7 +7,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ImageItem } from '../../functions/core/image-item.ts';
-import { mapLidoRecord, parseLidoDocument } from '../../functions/core/lido.ts';
+import { parseLidoDocument } from '../../functions/core/lido.ts';
 import {
   buildManifest,
   collectionPages,
@@ -24,9 +24,9 @@ import {
   text2,
   type Manifest2,
 } from '../../functions/core/presentation-v2.ts';
-import { maxSizeFor, scaleFactorsFor, sizesFor, type SizeLimits } from '../../functions/core/pyramid.ts';
 import { emptyRecord, type MappedRecord } from '../../functions/core/record.ts';
 import { decideRights } from '../../functions/core/rights.ts';
+import { DESTINATION_257, GET_RECORD, ORIGIN_1829A, ORIGIN_GRO0208, makeImage, recordOf } from '../support/presentation-fixtures.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = resolve(HERE, '../fixtures/datahub');
@@ -36,44 +36,10 @@ if (!haveShared) console.warn(`skipping the 2.1 manifest sweep over the shared d
 
 const BASE = 'https://iiif.example.org';
 const P2 = `${BASE}/iiif/presentation/2`;
-const IMAGEHUB = join(FIXTURES, 'vkc-imagehub-fixes');
-const ORIGIN_1829A = join(IMAGEHUB, '1Lido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_mskgent.be_1829-A.xml');
-const ORIGIN_GRO0208 = join(IMAGEHUB, '1LidoMulImage__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_groeningemuseum.be_0000_GRO0208_I.xml');
-const DESTINATION_257 = join(IMAGEHUB, 'MulLido1Image__DESTINATION-oai_datahub.vlaamsekunstcollectie.be_kmska.be_257.xml');
-const GET_RECORD = 'https://datahub.vlaamsekunstcollectie.be/oai?verb=GetRecord&metadataPrefix=oai_lido&identifier=';
 const IMAGE2_CONTEXT = 'http://iiif.io/api/image/2/context.json';
 const LEVEL2 = 'http://iiif.io/api/image/2/level2.json';
 
-function recordOf(path: string): MappedRecord {
-  const result = mapLidoRecord(readFileSync(path, 'utf8'));
-  if (!result.ok) throw new Error(`${path}: ${result.skipped.reason}`);
-  return result.record;
-}
 
-/** A ready image as the ingest publishes it (the same pyramid maths), within the default 4096² area limit. */
-function makeImage(identifier: string, width = 6000, height = 4000, revision = 'r1', limits: SizeLimits = { maxArea: 16_777_216 }): ImageItem {
-  const scaleFactors = scaleFactorsFor(width, height, 512);
-  return {
-    identifier,
-    sourceKey: `${identifier.replace(':', '/')}.tif`,
-    status: 'ready',
-    links: { objectNumber: identifier.split(':').pop()! },
-    createdAt: '2026-01-01T00:00:00Z',
-    updatedAt: '2026-01-01T00:00:00Z',
-    published: {
-      revision,
-      width,
-      height,
-      tileSize: 512,
-      scaleFactors,
-      sizes: sizesFor(width, height, scaleFactors, limits),
-      limits,
-      maxSize: maxSizeFor(width, height, limits),
-      files: 100,
-      bytes: 1_000_000,
-    },
-  };
-}
 
 function inputFor(record: MappedRecord, images: ImageItem[], extra: Partial<ManifestInput> = {}): ManifestInput {
   return { baseUrl: BASE, objectId: objectIdFor(record)!, record, images, ...extra };

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ImageItem } from '../../functions/core/image-item.ts';
 import { buildInfoJson2, buildInfoJson3, IMAGE2_LEVEL0 } from '../../functions/core/info-json.ts';
-import { mapLidoRecord, parseLidoDocument } from '../../functions/core/lido.ts';
+import { parseLidoDocument } from '../../functions/core/lido.ts';
 import {
   annotationPageUrl,
   buildCollectionPage,
@@ -42,10 +42,10 @@ import {
   type MetadataEntry,
   type RelatedManifest,
 } from '../../functions/core/presentation.ts';
-import { maxSizeFor, scaleFactorsFor, sizesFor, type SizeLimits } from '../../functions/core/pyramid.ts';
 import { cleanObjectNumber, emptyRecord, type MappedRecord } from '../../functions/core/record.ts';
 import { decideRights } from '../../functions/core/rights.ts';
 import { PRESENTATION3_SCHEMA_AVAILABLE, validatePresentation3 } from '../support/presentation-schema.ts';
+import { DESTINATION_257, GET_RECORD, ORIGIN_1829A, ORIGIN_257_260, ORIGIN_GRO0208, makeImage, recordOf } from '../support/presentation-fixtures.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const FIXTURES = resolve(HERE, '../fixtures/datahub');
@@ -55,48 +55,9 @@ if (!haveShared) console.warn(`skipping the manifest sweep over the shared data-
 
 const BASE = 'https://iiif.example.org';
 const P3 = `${BASE}/iiif/presentation/3`;
-const IMAGEHUB = join(FIXTURES, 'vkc-imagehub-fixes');
-const ORIGIN_1829A = join(IMAGEHUB, '1Lido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_mskgent.be_1829-A.xml');
-const ORIGIN_GRO0208 = join(IMAGEHUB, '1LidoMulImage__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_groeningemuseum.be_0000_GRO0208_I.xml');
-const ORIGIN_257_260 = join(IMAGEHUB, 'MulLido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_kmska.be_257-260.xml');
-const DESTINATION_257 = join(IMAGEHUB, 'MulLido1Image__DESTINATION-oai_datahub.vlaamsekunstcollectie.be_kmska.be_257.xml');
 
-/** The one record of a single-record LIDO file, through the harvester's own mapping. */
-function recordOf(path: string): MappedRecord {
-  const result = mapLidoRecord(readFileSync(path, 'utf8'));
-  if (!result.ok) throw new Error(`${path}: ${result.skipped.reason}`);
-  return result.record;
-}
 
-/**
- * A ready image as the ingest would publish it: the pyramid's scale factors, `sizes` and `max` computed by the same
- * functions the ingest uses, within the default 4096² area limit unless told otherwise.
- */
-function makeImage(identifier: string, width = 6000, height = 4000, revision = 'r20260101', limits: SizeLimits = { maxArea: 16_777_216 }): ImageItem {
-  const scaleFactors = scaleFactorsFor(width, height, 512);
-  return {
-    identifier,
-    sourceKey: `${identifier.replace(':', '/')}.tif`,
-    status: 'ready',
-    links: { objectNumber: identifier.split(':').pop()! },
-    createdAt: '2026-01-01T00:00:00Z',
-    updatedAt: '2026-01-01T00:00:00Z',
-    published: {
-      revision,
-      width,
-      height,
-      tileSize: 512,
-      scaleFactors,
-      sizes: sizesFor(width, height, scaleFactors, limits),
-      limits,
-      maxSize: maxSizeFor(width, height, limits),
-      files: 100,
-      bytes: 1_000_000,
-    },
-  };
-}
 
-const GET_RECORD = 'https://datahub.vlaamsekunstcollectie.be/oai?verb=GetRecord&metadataPrefix=oai_lido&identifier=';
 
 function inputFor(record: MappedRecord, images?: ImageItem[], extra: Partial<ManifestInput> = {}): ManifestInput {
   const objectId = objectIdFor(record)!;
@@ -637,7 +598,7 @@ describe('Presentation 3 collections', () => {
       [`${P3}/mskgent.be:1002-A/manifest.json`, 'Manifest', { nl: ['Werk 2'] }],
       [`${P3}/mskgent.be:3-A/manifest.json`, 'Manifest', { none: ['3-A'] }],
     ]);
-    expect(collection.items[0]!.thumbnail?.[0]?.id).toMatch(/^https:\/\/iiif\.example\.org\/iiif\/3\/mskgent\.be:1001-A~r20260101\/full\/\d+,\d+\/0\/default\.jpg$/);
+    expect(collection.items[0]!.thumbnail?.[0]?.id).toMatch(/^https:\/\/iiif\.example\.org\/iiif\/3\/mskgent\.be:1001-A~r1\/full\/\d+,\d+\/0\/default\.jpg$/);
     expect(collection.items[1]).not.toHaveProperty('thumbnail');
     const empty = buildInstitutionCollection({ baseUrl: BASE, institution, manifests: [] });
     expect(empty.items).toEqual([]);
