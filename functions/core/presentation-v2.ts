@@ -17,7 +17,7 @@ import { DYNAMIC_SERVICE, IMAGE2_CONTEXT, type ServiceCapabilities } from './inf
 import {
   buildMetadata,
   canvasUrl,
-  checkedObjectId,
+  manifestBasis,
   collectionPageUrl,
   countSummary,
   homepageFor,
@@ -38,7 +38,6 @@ import {
   presentationRights,
   profile2,
   publishedOf,
-  relatedManifests,
   requiredStatementFor,
   SEE_ALSO_LABEL,
   sequenceUrlV2,
@@ -230,12 +229,8 @@ export function buildCanvasV2(baseUrl: string, objectId: string, image: ImageIte
 /** The Presentation 2.1 manifest of one object; throws as {@link buildManifest} does. */
 export function buildManifestV2(input: ManifestInput): Manifest2 {
   const { record, objectId } = input;
-  const baseUrl = trimBase(input.baseUrl);
-  const { institution } = checkedObjectId(objectId);
-  if (input.images.length === 0) throw new Error(`manifest ${objectId}: no published images, and a Manifest needs at least one Canvas`);
-  const capabilities = input.capabilities ?? DYNAMIC_SERVICE;
+  const { baseUrl, institution, capabilities, related } = manifestBasis(input);
   const canvases = input.images.map((image, i) => buildCanvasV2(baseUrl, objectId, image, i + 1, capabilities));
-  const related = relatedManifests(input.related, objectId);
   const label = label2(manifestLabel(record, objectId), objectId);
   const description = text2(record.descriptions);
   const attribution = requiredStatementFor(record)?.value.none?.[0];

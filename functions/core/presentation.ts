@@ -649,18 +649,26 @@ export function checkedObjectId(objectId: string): ObjectIdParts {
   return parts;
 }
 
+/** What both manifest versions start from, checked: no manifest without images or with a malformed object id. */
+export function manifestBasis(input: ManifestInput): { baseUrl: string; institution: string; capabilities: ServiceCapabilities; related: RelatedManifest[] } {
+  const { institution } = checkedObjectId(input.objectId);
+  if (input.images.length === 0) throw new Error(`manifest ${input.objectId}: no published images, and a Manifest needs at least one Canvas`);
+  return {
+    baseUrl: trimBase(input.baseUrl),
+    institution,
+    capabilities: input.capabilities ?? DYNAMIC_SERVICE,
+    related: relatedManifests(input.related, input.objectId),
+  };
+}
+
 /**
  * The Presentation 3 manifest of one object. Throws when `images` is empty (a Manifest without Canvases is invalid;
  * the handler answers 404 with its reason before calling) or holds an image that is not published.
  */
 export function buildManifest(input: ManifestInput): Manifest {
   const { record, objectId } = input;
-  const baseUrl = trimBase(input.baseUrl);
-  const { institution } = checkedObjectId(objectId);
-  if (input.images.length === 0) throw new Error(`manifest ${objectId}: no published images, and a Manifest needs at least one Canvas`);
-  const capabilities = input.capabilities ?? DYNAMIC_SERVICE;
+  const { baseUrl, institution, capabilities, related } = manifestBasis(input);
   const items = input.images.map((image, i) => buildCanvas(baseUrl, objectId, image, i + 1, capabilities));
-  const related = relatedManifests(input.related, objectId);
   const label = manifestLabel(record, objectId);
   const summary = languageMap(record.descriptions);
   const requiredStatement = requiredStatementFor(record);
