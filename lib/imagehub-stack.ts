@@ -3,7 +3,7 @@
  * ingest bucket, a derivative bucket or a domain pass them in; everything else is created. `prod` and `dev` differ
  * only by configuration (lib/stage.ts); bin/cdk-app.ts builds these props from CDK context (lib/config.ts).
  */
-import { type Duration, Fn, Stack, type StackProps } from 'aws-cdk-lib';
+import { Fn, Stack, type StackProps } from 'aws-cdk-lib';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
 import type { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -11,7 +11,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { IMAGING_LAYER_DIR } from '../layers/build-imaging-layer.ts';
 import { Cdn } from './cdn.ts';
-import { DatahubHarvest } from './datahub-harvest.ts';
+import { DatahubHarvest, type DatahubHarvestProps } from './datahub-harvest.ts';
 import { ImageApi } from './image-api.ts';
 import { DerivativeStore } from './derivative-store.ts';
 import { ImagingLayer } from './imaging-layer.ts';
@@ -38,14 +38,7 @@ export interface ImagehubStackProps extends StackProps {
   /** Where the built imaging layer is (default: layers/imaging). */
   imagingLayerDir?: string;
   /** The data hub to mirror over OAI-PMH; without it no harvest is deployed (records can be loaded by the CLI). */
-  datahub?: {
-    oaiBaseUrl: string;
-    set?: string;
-    metadataPrefix?: string;
-    /** How often the incremental harvest runs (default every hour). */
-    every?: Duration;
-    authorityFiles?: { rightsCsvUrl: string; copyrightsCsvUrl: string };
-  };
+  datahub?: Omit<DatahubHarvestProps, 'table' | 'logRetention'>;
   /** The functions' log retention; default by stage. */
   logRetention?: RetentionDays;
   /** How long overwritten or deleted masters stay recoverable in a created ingest bucket (default 90 days). */

@@ -4,24 +4,15 @@
  * an incremental re-harvest after 1 % of them changed. The harvester runs as an esbuild bundle in its own process;
  * the repository and dynalite live in this one. Last line: JSON.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ensureTable, startStandIns } from '../../functions/local/stand-ins.ts';
 import { startOaiServer } from '../support/oai-server.ts';
 import { collection } from '../support/datahub-records.ts';
-import { bundleBench, runBench } from './node-bundle.ts';
+import { bundleBench, runBench, startBenchTable } from './node-bundle.ts';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 20_000);
 const CHANGED = Math.round(RECORDS / 100);
 
 const made = collection(RECORDS);
-const standIns = await startStandIns();
-Object.assign(process.env, {
-  AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint,
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'local',
-  AWS_SECRET_ACCESS_KEY: 'local',
-});
-await ensureTable(new DynamoDBClient({ endpoint: standIns.dynamoEndpoint }), 'imagehub');
+const standIns = await startBenchTable('imagehub');
 // Datestamps a month ago, a second apart: all in the past, so the edits made below are the only recent ones.
 const monthAgo = Date.now() - 30 * 86_400_000;
 const stamp = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

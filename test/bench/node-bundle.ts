@@ -5,6 +5,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { build } from 'esbuild';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ensureTable, startStandIns, type StandIns } from '../../functions/local/stand-ins.ts';
 import { PROJECT_ROOT } from './master.ts';
 
 const EXTERNAL = ['sharp', 'iiif-processor', '@cornerstonejs/codec-openjpeg', 'libheif-js'];
@@ -40,4 +42,20 @@ export async function runBench<T>(bundle: string, args: string[]): Promise<T> {
   const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0) throw new Error(`${bundle} failed: ${stderr}`);
   return JSON.parse(stdout.trim().split('\n').pop()!) as T;
+}
+
+/**
+ * The DynamoDB stand-in (in this process) with the metadata table, and the environment that points bench workers
+ * (children of this process) at it.
+ */
+export async function startBenchTable(tableName: string): Promise<StandIns> {
+  const standIns = await startStandIns();
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+  });
+  await ensureTable(new DynamoDBClient({ endpoint: standIns.dynamoEndpoint }), tableName);
+  return standIns;
 }

@@ -11,10 +11,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ensureTable, startStandIns } from '../../functions/local/stand-ins.ts';
 import { cleaned, makeRecord } from '../support/datahub-records.ts';
-import { bundleBench, runBench } from './node-bundle.ts';
+import { bundleBench, runBench, startBenchTable } from './node-bundle.ts';
 import type { PopulateEntry } from './presentation-populate.ts';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 10_000);
@@ -22,14 +20,7 @@ const FIRST_PHASE = 1000;
 if (!Number.isInteger(RECORDS) || RECORDS <= FIRST_PHASE) throw new Error(`BENCH_RECORDS must be an integer above ${FIRST_PHASE}, got ${process.env.BENCH_RECORDS}`);
 const SEED = 20260101;
 
-const standIns = await startStandIns();
-Object.assign(process.env, {
-  AWS_ENDPOINT_URL_DYNAMODB: standIns.dynamoEndpoint,
-  AWS_REGION: 'us-east-1',
-  AWS_ACCESS_KEY_ID: 'local',
-  AWS_SECRET_ACCESS_KEY: 'local',
-});
-await ensureTable(new DynamoDBClient({ endpoint: standIns.dynamoEndpoint }), 'imagehub');
+const standIns = await startBenchTable('imagehub');
 const work = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'imagehub-presentation-bench-'));
 
 const populateBundle = await bundleBench('presentation-populate');

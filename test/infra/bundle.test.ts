@@ -119,17 +119,20 @@ it('ingests a master and refuses a broken one, reporting only the fault as a bat
   expect(ready!.published!.revision).toBe(info.id.split('~').pop());
 }, 120_000);
 
+/** An HTTP API (payload 2.0) GET as CloudFront forwards it: the API's own host, the viewer's host in our header. */
+function event(path: string): APIGatewayProxyEventV2 {
+  return {
+    version: '2.0',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { host: 'abc.execute-api.eu-west-1.amazonaws.com', 'x-imagehub-viewer-host': 'd111.cloudfront.net' },
+    requestContext: { http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' } },
+    isBase64Encoded: false,
+  } as unknown as APIGatewayProxyEventV2;
+}
+
 it('answers an Image API request with the deployed Image API bundle, public URLs from the CDN host', async () => {
   // Runs after the ingest test above published mskgent.be:1829-A.
-  const event = (path: string) =>
-    ({
-      version: '2.0',
-      rawPath: path,
-      rawQueryString: '',
-      headers: { host: 'abc.execute-api.eu-west-1.amazonaws.com', 'x-imagehub-viewer-host': 'd111.cloudfront.net' },
-      requestContext: { http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' } },
-      isBase64Encoded: false,
-    }) as unknown as APIGatewayProxyEventV2;
   // The function itself has no IMAGEHUB_PUBLIC_URL behind CloudFront's own domain (see lib/image-api.ts).
   delete process.env.IMAGEHUB_PUBLIC_URL;
   const png = await imageApi(event('/iiif/3/mskgent.be:1829-A/full/200,/90/gray.png'), context);
@@ -154,15 +157,6 @@ it('answers a manifest with the deployed Presentation API bundle once the record
   const stores = createStores(createDocumentClient(), 'imagehub');
   expect(await stores.records.upsert(record, xml, decideRights(record, undefined, 2026), 'https://datahub.example.org/oai', '2026-01-01T00:00:00Z')).toBe('added');
 
-  const event = (path: string) =>
-    ({
-      version: '2.0',
-      rawPath: path,
-      rawQueryString: '',
-      headers: { host: 'abc.execute-api.eu-west-1.amazonaws.com', 'x-imagehub-viewer-host': 'd111.cloudfront.net' },
-      requestContext: { http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' } },
-      isBase64Encoded: false,
-    }) as unknown as APIGatewayProxyEventV2;
   const answer = await presentationApi(event('/iiif/presentation/3/mskgent.be:1829-A/manifest.json'), { ...context, functionName: 'imagehub-presentation' } as Context);
   expect(answer.statusCode, answer.body).toBe(200);
   const manifest = JSON.parse(answer.body!) as { id: string; items: { width: number }[]; seeAlso: { id: string }[] };
