@@ -26,26 +26,16 @@ import { ObjectStore } from '../../functions/store/object-store.ts';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { MASTER_SIZE, makePhotographicMaster } from './master.ts';
 import { bundleBench, runBench } from './node-bundle.ts';
+import { seededRandom } from './random.ts';
 
 const work = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'bench-image-'));
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 300);
 const WARMUP = 10;
 
-// A small seeded generator (mulberry32): the same requests on every run and for both sides.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function requestPaths(identifier: string, count: number): string[] {
   const { width, height } = MASTER_SIZE;
-  const next = random(20261124);
+  const next = seededRandom(20261124);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
   const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
   const factors = scaleFactorsFor(width, height, DEFAULTS.tileSize);

@@ -13,6 +13,7 @@ import { createPresentationHandler } from '../../functions/presentation/handler.
 import { collectionPageUrl, manifestUrl } from '../../functions/core/presentation.ts';
 import { createDocumentClient } from '../../functions/store/clients.ts';
 import { createStores } from '../../functions/store/stores.ts';
+import { seededRandom } from './random.ts';
 
 const BASE = 'https://iiif.example.org';
 const WARM_UP = 20;
@@ -22,18 +23,7 @@ const COLLECTIONS = 100;
 const [table, idsFile, seedArg] = process.argv.slice(2) as [string, string, string];
 const objectIds = JSON.parse(readFileSync(idsFile, 'utf8')) as string[];
 
-/** mulberry32: small, seeded, good enough to pick objects. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = prng(Number(seedArg));
+const random = seededRandom(Number(seedArg));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 
 const db = createDocumentClient();

@@ -6,15 +6,15 @@
  * Needs Debian's `chromium` (/usr/bin/chromium; `.ci/run` installs it) driven by playwright-core. The first start
  * of a fresh checkout fetches the pinned viewer bundles from the npm registry (functions/local/viewer-assets.ts).
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM_MISSING, HAVE_CHROMIUM, launchChromium } from '../support/chromium.ts';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runImagehub, startNpmStart, waitFor200, type NpmStart } from '../support/processes.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const IMAGE = join(ROOT, 'test/fixtures/images/bentheim.jpg');
 const RECORD = join(ROOT, 'test/fixtures/datahub/vkc-imagehub-fixes/1Lido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_mskgent.be_1829-A.xml');
 /** Any image request to the object's image service, IIIF Image API 3 (Mirador) or 2 (UV 4 prefers the v2 service). */
@@ -22,8 +22,7 @@ const IMAGE_REQUEST = /\/iiif\/[23]\/mskgent\.be:1829-A~[A-Za-z0-9]+\/[^/]+\/[^/
 /** A tile: an image request for a region smaller than the full image. */
 const TILE_REQUEST = /\/iiif\/[23]\/mskgent\.be:1829-A~[A-Za-z0-9]+\/\d+,\d+,\d+,\d+\//;
 
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const TITLE = `IIIF viewers in headless Chromium${HAVE_CHROMIUM ? '' : ` — skipped: no ${CHROMIUM} (apt-get install chromium)`}`;
+const TITLE = `IIIF viewers in headless Chromium${CHROMIUM_MISSING}`;
 
 describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
   const data = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'imagehub-viewers-'));
@@ -50,10 +49,7 @@ describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
     const { width, height } = await sharp(IMAGE).metadata();
     painting = { width, height, cells: await sharp(IMAGE).removeAlpha().resize(24, 18, { fit: 'fill' }).raw().toBuffer() };
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 240_000);
 
   afterAll(async () => {

@@ -7,22 +7,21 @@
  *
  * Needs Debian's `chromium` (/usr/bin/chromium) driven by playwright-core, as test/browser/viewers.test.ts.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM_MISSING, HAVE_CHROMIUM, launchChromium } from '../support/chromium.ts';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, runImagehub, startNpmStart, type NpmStart } from '../support/processes.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const IMAGE = join(ROOT, 'test/fixtures/images/bentheim.jpg');
 const RECORD = join(ROOT, 'test/fixtures/datahub/vkc-imagehub-fixes/1Lido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_mskgent.be_1829-A.xml');
 const OBJECT = 'mskgent.be:1829-A';
 const TILE_REQUEST = /\/iiif\/[23]\/mskgent\.be:1829-A~[A-Za-z0-9]+\/\d+,\d+,\d+,\d+\//;
 
-const HAVE_CHROMIUM = existsSync(CHROMIUM);
-const TITLE = `the web app of npm start in headless Chromium${HAVE_CHROMIUM ? '' : ` — skipped: no ${CHROMIUM} (apt-get install chromium)`}`;
+const TITLE = `the web app of npm start in headless Chromium${CHROMIUM_MISSING}`;
 
 describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
   const data = mkdtempSync(join(process.env.IMAGEHUB_TMP ?? tmpdir(), 'imagehub-webapp-'));
@@ -35,10 +34,7 @@ describe.skipIf(!HAVE_CHROMIUM)(TITLE, () => {
     url = server.url;
     const harvest = await runImagehub(['harvest', '--file', RECORD], { IMAGEHUB_DATA: data });
     expect(harvest.code, harvest.stderr).toBe(0);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
+    browser = await launchChromium();
   }, 240_000);
 
   afterAll(async () => {
