@@ -97,8 +97,20 @@ export function revisionIdentifier(identifier: string, revision: string): string
   return `${identifier}${REVISION_SEPARATOR}${revision}`;
 }
 
-export function splitRevisionIdentifier(value: string): { identifier: string; revision?: string } {
-  const at = value.indexOf(REVISION_SEPARATOR);
-  if (at < 0) return { identifier: value };
-  return { identifier: value.slice(0, at), revision: value.slice(at + 1) };
+/**
+ * The identifier of a restricted-size image's substitute (its size-limited version) for one revision:
+ * `{identifier}~{revision}~{maxLongSide}`. Immutable like the revision it is made from.
+ */
+export function substituteIdentifier(identifier: string, revision: string, maxLongSide: number): string {
+  return `${identifier}${REVISION_SEPARATOR}${revision}${REVISION_SEPARATOR}${maxLongSide}`;
+}
+
+/** `{identifier}`, `{identifier}~{revision}` or `{identifier}~{revision}~{maxLongSide}` (a substitute). */
+export function splitRevisionIdentifier(value: string): { identifier: string; revision?: string; substitute?: number } {
+  const [identifier, revision, substitute, ...rest] = value.split(REVISION_SEPARATOR);
+  if (revision === undefined) return { identifier: identifier! };
+  // Anything else after a `~` is no identifier the ingest names: kept whole in `revision`, so it never matches.
+  if (substitute === undefined) return { identifier: identifier!, revision };
+  if (rest.length === 0 && /^[1-9]\d{0,5}$/.test(substitute)) return { identifier: identifier!, revision, substitute: Number(substitute) };
+  return { identifier: identifier!, revision: value.slice(identifier!.length + 1) };
 }

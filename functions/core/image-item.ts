@@ -2,6 +2,7 @@
  * The image item: the truth about one ingested master and its published pyramid. Dimensions, levels and sizes are
  * decided at ingest and never guessed at request time.
  */
+import type { AccessDecision, ImageAccessFlags } from './access-policy.ts';
 import type { EmbeddedMetadata } from './embedded-metadata.ts';
 import type { KeyHints } from './identifier.ts';
 import type { Size, SizeLimits } from './pyramid.ts';
@@ -14,6 +15,8 @@ export interface LinkHints extends KeyHints {
   workPid?: string;
   /** Canvas order among the images of one object (S3 metadata `sort-number`), as the predecessor's iiifsortnumber. */
   sortNumber?: number;
+  /** Access flags the uploader set (S3 metadata `access`, `cleared-for-public-use`, `in-copyright`). */
+  access?: ImageAccessFlags;
 }
 
 export interface SourceDescription {
@@ -50,6 +53,28 @@ export interface PublishedPyramid {
   files: number;
   bytes: number;
   rights?: string;
+  /**
+   * The access decision this revision was published under; absent means open (revisions published before access
+   * policies existed). Which files are public follows from it (see core/access-layout.ts).
+   */
+  access?: AccessDecision;
+  /** restricted-size: the size-limited image, a complete public image service of its own (the probe's substitute). */
+  substitute?: PublishedSubstitute;
+}
+
+/**
+ * The size-limited version of a restricted-size image: the whole image scaled to fit `maxLongSide`, with its own
+ * small pyramid in the public store under `iiif/{2,3}/{identifier}/…`, where `identifier` is
+ * `{image identifier}~{revision}~{maxLongSide}` (see {@link substituteIdentifier}).
+ */
+export interface PublishedSubstitute {
+  identifier: string;
+  width: number;
+  height: number;
+  tileSize: number;
+  scaleFactors: number[];
+  sizes: Size[];
+  files: number;
 }
 
 export interface ImageItem {

@@ -22,7 +22,7 @@ import { maxSizeFor, regionParam, withinLimits } from './pyramid.ts';
 import type { Size, SizeLimits } from './pyramid.ts';
 
 export type ApiVersion = 2 | 3;
-export type ImageRequestStatus = 400 | 404 | 415 | 501 | 403;
+export type ImageRequestStatus = 400 | 401 | 403 | 404 | 415 | 501;
 
 export class ImageRequestError extends Error {
   constructor(

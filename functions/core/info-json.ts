@@ -4,6 +4,7 @@
  * The `id` is always built from the configured public base URL, never from the host a request arrived on, so no
  * internal host (Lambda, API Gateway, S3) can leak into what clients cache and embed in manifests.
  */
+import { AUTH2_CONTEXT, type AuthProbeService2 } from './auth.ts';
 import type { Size, SizeLimits } from './pyramid.ts';
 
 export const IMAGE3_CONTEXT = 'http://iiif.io/api/image/3/context.json';
@@ -60,7 +61,8 @@ export interface PyramidDescription {
 }
 
 export interface ImageInfo3 {
-  '@context': string;
+  /** With Auth 2.0 services, the auth context comes first (Auth 2.0 §2.1). */
+  '@context': string | string[];
   id: string;
   type: 'ImageService3';
   protocol: string;
@@ -76,6 +78,7 @@ export interface ImageInfo3 {
   sizes: Size[];
   tiles: { width: number; height: number; scaleFactors: number[] }[];
   rights?: string;
+  service?: AuthProbeService2[];
 }
 
 export interface ImageInfo2 {
@@ -88,6 +91,8 @@ export interface ImageInfo2 {
   tiles: { width: number; height: number; scaleFactors: number[] }[];
   profile: [string, { formats: string[]; qualities: string[]; supports?: string[]; maxWidth?: number; maxHeight?: number; maxArea?: number }];
   license?: string;
+  /** 2.1 documents carry one context; embedded services name their own. */
+  service?: (AuthProbeService2 & { '@context': string })[];
 }
 
 /** `{publicBaseUrl}/iiif/{version}/{identifier}` with exactly one slash between the parts. */
@@ -95,9 +100,13 @@ export function imageServiceId(publicBaseUrl: string, version: 2 | 3, identifier
   return `${publicBaseUrl.replace(/\/+$/, '')}/iiif/${version}/${identifier}`;
 }
 
-export function buildInfoJson3(serviceId: string, p: PyramidDescription, c: ServiceCapabilities = DYNAMIC_SERVICE): ImageInfo3 {
+/**
+ * `auth`: the Auth 2.0 probe services of an image that is not open (its image responses are access-controlled,
+ * so the probe MUST be declared here, Auth 2.0 §2.1).
+ */
+export function buildInfoJson3(serviceId: string, p: PyramidDescription, c: ServiceCapabilities = DYNAMIC_SERVICE, auth?: AuthProbeService2[]): ImageInfo3 {
   const info: ImageInfo3 = {
-    '@context': IMAGE3_CONTEXT,
+    '@context': auth?.length ? [AUTH2_CONTEXT, IMAGE3_CONTEXT] : IMAGE3_CONTEXT,
     id: serviceId,
     type: 'ImageService3',
     protocol: IMAGE_PROTOCOL,
@@ -112,10 +121,11 @@ export function buildInfoJson3(serviceId: string, p: PyramidDescription, c: Serv
     tiles: [{ width: p.tileSize, height: p.tileSize, scaleFactors: [...p.scaleFactors] }],
   };
   if (p.rights) info.rights = p.rights;
+  if (auth?.length) info.service = auth;
   return info;
 }
 
-export function buildInfoJson2(serviceId: string, p: PyramidDescription, c: ServiceCapabilities = DYNAMIC_SERVICE): ImageInfo2 {
+export function buildInfoJson2(serviceId: string, p: PyramidDescription, c: ServiceCapabilities = DYNAMIC_SERVICE, auth?: AuthProbeService2[]): ImageInfo2 {
   const info: ImageInfo2 = {
     '@context': IMAGE2_CONTEXT,
     '@id': serviceId,
@@ -130,6 +140,7 @@ export function buildInfoJson2(serviceId: string, p: PyramidDescription, c: Serv
         : [IMAGE2_LEVEL0, { formats: ['jpg'], qualities: ['default'], ...limitsOf(p.limits) }],
   };
   if (p.rights) info.license = p.rights;
+  if (auth?.length) info.service = auth.map((probe) => ({ '@context': AUTH2_CONTEXT, ...probe }));
   return info;
 }
 

@@ -14,6 +14,10 @@
  *     `https://rightsstatements.org/page/UND/1.0/` was not even a valid statement URI, and "Copyright Undetermined"
  *     is a claim someone has to make, not a default. A manifest builder may choose to state UND explicitly.
  *
+ * Independently of the step that decided, `publicDomainYear` carries the year every creator is public domain when
+ * Copyrights.csv knows it for all of them: works enter the public domain on 1 January without anyone editing the
+ * record, and the access policy (functions/core/access-policy.ts) needs that date, also to see past a stale "© SABAM".
+ *
  * Only URIs the IIIF `rights` property admits come out, in canonical form: Creative Commons licences and public
  * domain tools over http (IIIF's canonical form, IIIF/api#1874, which its validators require), RightsStatements.org statements as `http://rightsstatements.org/vocab/{id}/1.0/`
  * (canonicalised by {@link iiifRightsUri}, then checked against the two vocabularies so no made-up id passes).
@@ -31,6 +35,17 @@ export interface RightsDecision {
   uri?: string;
   source: RightsSource;
   reasoning: string;
+  /**
+   * The first year (from 1 January) every creator of the work is public domain: the latest `publicDomainYear`
+   * Copyrights.csv gives for the work's creators. Set whenever the file gives a year for every creator, whatever step
+   * decided `uri`, so a decision made today still knows when it expires (functions/core/access-policy.ts opens the
+   * work that day). Absent when a creator is missing from the file or has no year there, or the record has no creators.
+   *
+   * It may contradict `uri`: a credit line "© SABAM" on a work whose creators all died more than 70 years ago keeps
+   * its InC URI here (this module reports what the sources say), and the reasoning notes the claim is out of date;
+   * the access policy then opens it with the Public Domain Mark.
+   */
+  publicDomainYear?: number;
 }
 
 /** One row of RIGHTS.csv: an object's rights text ("© SABAM BELGIUM 2011"), often empty. */
@@ -305,6 +320,30 @@ function authorityRow(record: MappedRecord, authority: RightsAuthority): { row: 
 
 type CreatorStatus = { status: 'public-domain' | 'in-copyright' | 'unknown'; detail: string };
 
+/**
+ * The year every creator is public domain, or `undefined` when any creator has no row or a row without a year. A name
+ * matching several rows with different years (namesakes) counts with the latest: the reading that never opens a work
+ * too early.
+ */
+function publicDomainYearOf(creators: Creator[], authority: RightsAuthority): number | undefined {
+  if (creators.length === 0) return undefined;
+  let latest = -Infinity;
+  for (const creator of creators) {
+    const entries = lookupCreator(creator, authority);
+    if (entries.length === 0) return undefined;
+    for (const e of entries) {
+      if (e.publicDomainYear === undefined) return undefined;
+      latest = Math.max(latest, e.publicDomainYear);
+    }
+  }
+  return latest;
+}
+
+/** RightsStatements.org "In Copyright" and its variants (InC-EDU, InC-NC, InC-OW-EU, InC-RUU). */
+export function isInCopyrightUri(uri: string | undefined): boolean {
+  return uri !== undefined && /^http:\/\/rightsstatements\.org\/vocab\/InC(-[A-Z-]+)?\/1\.0\/$/.test(uri);
+}
+
 function lookupCreator(creator: Creator, authority: RightsAuthority): CreatorCopyright[] {
   const names = [creator.name, ...creator.altNames];
   for (const name of names) {
@@ -351,8 +390,15 @@ export function decideRights(record: MappedRecord, authority: RightsAuthority | 
     if (decision) notes.push(decision.reasoning);
     return undefined;
   };
-  const done = (decision: RightsDecision): RightsDecision =>
-    notes.length > 0 ? { ...decision, reasoning: `${decision.reasoning} (${notes.join('; ')})` } : decision;
+  const publicDomainYear = authority ? publicDomainYearOf(record.creators, authority) : undefined;
+  const done = (decision: RightsDecision): RightsDecision => {
+    if (publicDomainYear === undefined) return notes.length > 0 ? { ...decision, reasoning: `${decision.reasoning} (${notes.join('; ')})` } : decision;
+    // A stale claim ("© SABAM" written while the creator was protected) stays the URI; the year lets the policy open it.
+    if (isInCopyrightUri(decision.uri) && publicDomainYear <= currentYear) {
+      notes.push(`but Copyrights.csv has every creator public domain since ${publicDomainYear}, so the claim is out of date`);
+    }
+    return { ...decision, reasoning: notes.length > 0 ? `${decision.reasoning} (${notes.join('; ')})` : decision.reasoning, publicDomainYear };
+  };
 
   const workUri = note(fromStatements(record.rights.statements, 'work'));
   if (workUri) return done(workUri);

@@ -7,6 +7,8 @@ export interface IngestSettings {
   /** Public base URL of the service (the CDN), without trailing slash: every info.json `id` starts with it. */
   publicUrl: string;
   derivativeBucket: string;
+  /** The protected derivative store (IMAGEHUB_PROTECTED_BUCKET): what the access policy keeps from the public. */
+  protectedBucket?: string;
   tableName: string;
   tileSize: number;
   /** Largest master accepted, in pixels (decoded width × height). */
@@ -81,6 +83,7 @@ export function parseIngestSettings(env: Env, options: ParseOptions = {}): Inges
   const settings: IngestSettings = {
     publicUrl,
     derivativeBucket: required('DERIVATIVE_BUCKET'),
+    ...(env.IMAGEHUB_PROTECTED_BUCKET?.trim() ? { protectedBucket: env.IMAGEHUB_PROTECTED_BUCKET.trim() } : {}),
     tableName: required('TABLE_NAME'),
     tileSize: integer('IMAGEHUB_TILE_SIZE', DEFAULTS.tileSize, 64, 4096),
     maxInputPixels: integer('IMAGEHUB_MAX_INPUT_PIXELS', DEFAULTS.maxInputPixels, 1, 100_000_000_000),

@@ -20,6 +20,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { parseRightsAuthority, type RightsAuthority } from '../core/rights.ts';
+import { parseAccessSettings } from '../core/access-policy.ts';
+import { AccessReview } from '../access/review.ts';
+import { queueRepublisher } from '../access/handler.ts';
 import { ConfigError } from '../core/settings.ts';
 import { createDocumentClient } from '../store/clients.ts';
 import type { HarvestStateStore, RecordStore } from '../store/records.ts';
@@ -156,7 +159,23 @@ export const handler = (event: unknown, context: Context): Promise<HarvestReport
   if (!cached) {
     const settings = parseHarvestSettings(process.env);
     const logger = new Logger({ serviceName: 'imagehub-harvest' });
-    const stores = createStores(createDocumentClient(), settings.tableName, (message, details) => logger.warn(message, details));
+    // A changed record may change its images' access (rights, public-domain year): reviewed at once when the ingest
+    // queue is known, else by the daily access review.
+    const queueUrl = process.env.IMAGEHUB_INGEST_QUEUE_URL?.trim();
+    let review: AccessReview | undefined;
+    const warn = (message: string, details: Record<string, unknown>) => logger.warn(message, details);
+    const stores = createStores(createDocumentClient(), settings.tableName, warn, {
+      afterRecordChange: async (change) => void (await review?.reviewRecord(change.recordId)),
+    });
+    if (queueUrl) {
+      review = new AccessReview({
+        records: stores.records,
+        images: stores.images,
+        settings: parseAccessSettings(process.env),
+        republish: queueRepublisher(queueUrl),
+        log: (message, details) => logger.info(message, details),
+      });
+    }
     cached = createHarvestHandler({ settings, records: stores.records, state: stores.harvestState, logger });
   }
   return cached(event, context);

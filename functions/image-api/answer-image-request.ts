@@ -5,6 +5,8 @@
  * logic of its own.
  */
 import { createHash } from 'node:crypto';
+import { policyOf, withinSizeLimit } from '../core/access-layout.ts';
+import { AUTH2_CONTEXT, probeServiceFor } from '../core/auth.ts';
 import { isIdentifier, revisionIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
 import type { ImageItem, PublishedPyramid } from '../core/image-item.ts';
 import {
@@ -17,7 +19,7 @@ import {
   type ResolvedImageRequest,
 } from '../core/image-request.ts';
 import { CACHE_IMMUTABLE, infoJsonKey, pyramidFileKey } from '../core/derivative-layout.ts';
-import { INFO2_MEDIA_TYPE, INFO3_MEDIA_TYPE } from '../core/info-json.ts';
+import { IMAGE3_CONTEXT, INFO2_MEDIA_TYPE, INFO3_MEDIA_TYPE } from '../core/info-json.ts';
 import { MAX_TILES_PER_REQUEST, planRender } from '../core/render-plan.ts';
 import type { IngestSettings } from '../core/settings.ts';
 import { CORS_HEADERS, FORWARDED_HOST } from '../core/http-headers.ts';
@@ -36,6 +38,10 @@ export interface HttpAnswer {
 export interface ImageApiDeps {
   items: { get(identifier: string, options?: { consistent?: boolean }): Promise<ImageItem | undefined> };
   derivatives: Pick<ObjectStore, 'get' | 'getBytes' | 'putBody'>;
+  /** What the access policy keeps from the public (core/access-layout.ts); read for authorised users only. */
+  protectedDerivatives?: Pick<ObjectStore, 'getBytes'>;
+  /** Whether the request carries a valid access cookie (functions/core/auth.ts); without it nobody is authorised. */
+  authorised?: (request: ImageApiRequest) => Promise<boolean>;
   settings: Pick<IngestSettings, 'publicUrl' | 'jpegQuality' | 'upscaling' | 'maxInlineBytes'>;
   /**
    * Ranged reads of masters in the bucket an image item names, for lossless full-resolution crops of TIFF masters
@@ -78,33 +84,40 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
   const parsed = parseImagePath(request.path);
   const version = parsed.kind === 'image' ? parsed.request.version : parsed.version;
   const requested = parsed.kind === 'image' ? parsed.request.identifier : parsed.identifier;
-  const { identifier, revision } = splitRevisionIdentifier(requested);
+  const { identifier, revision, substitute } = splitRevisionIdentifier(requested);
   // Only what the ingest can have named is looked up: a 3 kB identifier would be a fault of the table, not a 404.
   const item = isIdentifier(identifier) ? await deps.items.get(identifier, { consistent: false }) : undefined;
   const current = item?.status !== 'deleted' ? item?.published : undefined;
   if (!item || !current) throw new ImageRequestError(404, `no image with identifier "${identifier}"`);
   // The revision just replaced is still stored (see ImageItem.superseded): clients holding its info.json go on.
-  const published = revision !== undefined && revision === item.superseded?.revision ? item.superseded : current;
-  if (revision !== undefined && revision !== published.revision) {
+  const revisionPublished = revision !== undefined && revision === item.superseded?.revision ? item.superseded : current;
+  if (revision !== undefined && revision !== revisionPublished.revision) {
     throw new ImageRequestError(
       404,
-      `revision "${revision}" of "${identifier}" is no longer published: the master was replaced; read ${serviceUrl(deps, version, identifier)}/info.json`,
+      `revision "${revision}" of "${identifier}" is no longer published: the master was replaced or its access changed; read ${serviceUrl(deps, version, identifier)}/info.json`,
     );
   }
-  const revisionId = revisionIdentifier(identifier, published.revision);
+  // A substitute (`{identifier}~{revision}~{L}`) is a public image service of its own, the size-limited version.
+  const served = substitute === undefined ? servedImage(revisionPublished, identifier) : servedSubstitute(revisionPublished, requested, identifier, version, deps);
+  const { published, revisionId } = served;
+  const policy = policyOf(published.access);
+  const authorised = policy !== 'open' && deps.authorised ? await deps.authorised(request) : false;
+  const read = async (key: string): Promise<Uint8Array | undefined> =>
+    (await deps.derivatives.getBytes(key)) ?? (policy !== 'open' && deps.protectedDerivatives ? await deps.protectedDerivatives.getBytes(key) : undefined);
 
   if (parsed.kind === 'base') {
     return { status: 303, headers: { ...CORS_HEADERS, location: `${serviceUrl(deps, version, requested)}/info.json`, 'cache-control': CACHE_STABLE } };
   }
   if (parsed.kind === 'info') {
-    const body = await deps.derivatives.getBytes(infoJsonKey(version, requested));
+    if (policy === 'private' && !authorised) return unauthorisedInfo(deps, version, requested, identifier, published.access?.reason);
+    const body = await read(infoJsonKey(version, requested));
     if (!body) throw new ImageRequestError(404, `no info.json for "${requested}"`);
     return {
       status: 200,
       headers: {
         ...CORS_HEADERS,
         'content-type': version === 3 ? INFO3_MEDIA_TYPE : INFO2_MEDIA_TYPE,
-        'cache-control': revision === undefined ? CACHE_STABLE : CACHE_IMMUTABLE,
+        'cache-control': policy === 'private' ? CACHE_AUTHORISED : revision === undefined ? CACHE_STABLE : CACHE_IMMUTABLE,
         link: `<${PROFILE[version]}>;rel="profile"`,
       },
       body,
@@ -118,17 +131,21 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
     allowUpscaling: deps.settings.upscaling,
   });
   assertEncodable(resolved, published.limits.maxArea);
+  // Enforced on the resolved request, so `max`, `pct:`, `^`, `!w,h` and crafted regions all meet the same rule.
+  const public_ = policy === 'open' || (policy === 'restricted-size' && withinSizeLimit(resolved.region, resolved.size, published, published.access?.maxLongSide ?? 0));
+  if (!public_ && !authorised) throw refusal(deps, published, resolved, identifier);
   const canonicalUrl = `${serviceUrl(deps, version, requested)}/${resolved.canonical}`;
   // The bytes depend on the revision, the canonical request and which source answers (a lossless crop from the
   // master, or the pyramid when the master cannot give it): a client never revalidates one against the other.
-  const fromMaster = published === current && masterEligible(item, current, resolved, deps);
+  const fromMaster = served.fromMaster && published === current && masterEligible(item, current, resolved, deps);
   const etagFor = (source: 'm' | 'p') =>
     `"${published.revision}-${createHash('sha256').update(`${version}/${resolved.canonical}`).digest('hex').slice(0, 16)}${source}"`;
   const etag = etagFor(fromMaster ? 'm' : 'p');
   const headers: Record<string, string> = {
     ...CORS_HEADERS,
     'content-type': mediaTypeFor(resolved.format),
-    'cache-control': revision === undefined ? CACHE_STABLE : CACHE_IMMUTABLE,
+    // Pixels beyond the public limit are never stored by a shared cache, whatever URL they answer.
+    'cache-control': !public_ ? CACHE_AUTHORISED : revision === undefined ? CACHE_STABLE : CACHE_IMMUTABLE,
     link: `<${canonicalUrl}>;rel="canonical", <${PROFILE[version]}>;rel="profile"`,
     etag,
     ...(item.publishedAt ? { 'last-modified': new Date(item.publishedAt).toUTCString() } : {}),
@@ -138,7 +155,7 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
 
   // A request that means exactly a stored file (a tile or a size asked for in another form) is that file.
   for (const key of storedKeysFor(version, revisionId, resolved, published)) {
-    const stored = await deps.derivatives.getBytes(key);
+    const stored = await read(key);
     if (stored) return { status: 200, headers, body: stored };
   }
 
@@ -153,11 +170,15 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
   // renderFromMaster); everything else, and whatever the master cannot give, comes from the pyramid.
   let body = fromMaster ? await renderFromMaster(item, current, resolved, finish, deps) : undefined;
   if (!body) {
-    body = await renderFromTiles(revisionId, published, resolved, finish, deps);
+    body = await renderFromTiles(revisionId, published, resolved, finish, read);
     headers.etag = etagFor('p');
   }
 
   if (body.length > deps.settings.maxInlineBytes) {
+    if (!public_) {
+      // The CDN copy below would be public: too large an answer for an authorised request is refused instead.
+      throw new ImageRequestError(400, `this answer is ${body.length} bytes, more than a response can carry (${deps.settings.maxInlineBytes}); ask for a smaller size or region`);
+    }
     // Too large for a Lambda response: store it where the CDN serves stored files, under the revision's canonical
     // URL, and send the client there. The copy is immutable and goes with the revision when it is pruned.
     const key = `iiif/${version}/${revisionId}/${resolved.canonical}`;
@@ -175,7 +196,7 @@ async function renderFromTiles(
   published: PublishedPyramid,
   resolved: ResolvedImageRequest,
   finish: FinishOptions,
-  deps: ImageApiDeps,
+  read: (key: string) => Promise<Uint8Array | undefined>,
 ): Promise<Buffer> {
   let plan;
   try {
@@ -196,11 +217,74 @@ async function renderFromTiles(
     ...finish,
     plan,
     fetchTile: async (path) => {
-      const tile = await deps.derivatives.getBytes(pyramidFileKey(revisionId, path));
+      const tile = await read(pyramidFileKey(revisionId, path));
       if (!tile) throw new Error(`stored pyramid of ${revisionId} lacks ${path}`); // the store is damaged: a fault
       return tile;
     },
   });
+}
+
+/** Authorised answers: the viewer's browser may keep them; no shared cache (the CDN) ever does. */
+const CACHE_AUTHORISED = 'private, max-age=3600';
+
+interface ServedImage {
+  /** The pyramid this request is answered from, its access decision included. */
+  published: PublishedPyramid;
+  /** The identifier its stored files are under. */
+  revisionId: string;
+  /** Whether a lossless crop from the master may answer (never for a substitute: its pixels are scaled). */
+  fromMaster: boolean;
+}
+
+function servedImage(published: PublishedPyramid, identifier: string): ServedImage {
+  return { published, revisionId: revisionIdentifier(identifier, published.revision), fromMaster: true };
+}
+
+/** The size-limited version as a pyramid of its own: public, its limits its own size. */
+function servedSubstitute(published: PublishedPyramid, requested: string, identifier: string, version: ApiVersion, deps: ImageApiDeps): ServedImage {
+  const sub = published.substitute;
+  if (!sub || sub.identifier !== requested) {
+    throw new ImageRequestError(404, `"${requested}" is not a published version of "${identifier}"; read ${serviceUrl(deps, version, identifier)}/info.json`);
+  }
+  const size = { width: sub.width, height: sub.height };
+  const { access: _access, substitute: _substitute, ...rest } = published;
+  return {
+    published: { ...rest, width: sub.width, height: sub.height, tileSize: sub.tileSize, scaleFactors: sub.scaleFactors, sizes: sub.sizes, maxSize: size, limits: { maxWidth: sub.width, maxHeight: sub.height } },
+    revisionId: sub.identifier,
+    fromMaster: false,
+  };
+}
+
+/**
+ * A private image's info.json to someone not authorised: 401, no dimensions, no metadata; only the probe service,
+ * so an Auth 2.0 client can offer the login.
+ */
+function unauthorisedInfo(deps: ImageApiDeps, version: ApiVersion, requested: string, identifier: string, reason: string | undefined): HttpAnswer {
+  const probe = probeServiceFor(deps.settings.publicUrl, identifier);
+  const body =
+    version === 3
+      ? { '@context': [AUTH2_CONTEXT, IMAGE3_CONTEXT], id: serviceUrl(deps, 3, requested), type: 'ImageService3', service: [probe] }
+      : { '@context': 'http://iiif.io/api/image/2/context.json', '@id': serviceUrl(deps, 2, requested), service: [{ '@context': AUTH2_CONTEXT, ...probe }] };
+  return {
+    status: 401,
+    headers: { ...CORS_HEADERS, 'content-type': version === 3 ? INFO3_MEDIA_TYPE : INFO2_MEDIA_TYPE, 'cache-control': CACHE_ERROR },
+    body: JSON.stringify({ ...body, error: `${reason ?? 'This image is not public.'} Log in through the probe service's access service to see it.` }),
+  };
+}
+
+/** Why a request is refused, with what the caller may ask instead. */
+function refusal(deps: ImageApiDeps, published: PublishedPyramid, r: ResolvedImageRequest, identifier: string): ImageRequestError {
+  const access = published.access;
+  const why = access?.reason ?? 'This image is not public.';
+  if (access?.policy !== 'restricted-size') return new ImageRequestError(401, `${why} Log in (IIIF Auth 2.0: ${probeServiceFor(deps.settings.publicUrl, identifier).id}) to see it.`);
+  const limit = access.maxLongSide ?? 0;
+  const long = Math.max(published.width, published.height);
+  const asked = Math.round(Math.max((r.size.width / r.region.w) * published.width, (r.size.height / r.region.h) * published.height));
+  return new ImageRequestError(
+    401,
+    `${why} Without a login this image is served up to ${limit} pixels on its long side (of ${long}); this request asks for it at ${asked}. ` +
+      `Ask for less (e.g. full/!${limit},${limit}/0/default.jpg) or log in (IIIF Auth 2.0: ${probeServiceFor(deps.settings.publicUrl, identifier).id}).`,
+  );
 }
 
 /** Lossless formats that promise the master's pixels, which the JPEG tiles (q85) only approximate. */

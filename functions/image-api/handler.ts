@@ -8,7 +8,9 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import sharp from 'sharp';
 import { availableParallelism } from 'node:os';
+import { isAuthorised } from '../core/auth.ts';
 import { parseIngestSettings } from '../core/settings.ts';
+import { secretsFromSecretsManager } from '../auth/secrets.ts';
 import { createDocumentClient, createS3Client } from '../store/clients.ts';
 import { ImageItems } from '../store/image-items.ts';
 import { ObjectStore } from '../store/object-store.ts';
@@ -20,7 +22,9 @@ sharp.cache(false);
 
 export function createImageApiHandler(deps: ImageApiDeps, logger = new Logger({ serviceName: 'imagehub-image-api' })) {
   return middy(async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
-    const request = { method: event.requestContext.http.method, path: event.rawPath, headers: event.headers ?? {} };
+    // Payload 2.0 moves the Cookie header into `cookies`; the access cookie is looked for in the header.
+    const headers = { ...(event.headers ?? {}), ...(event.cookies?.length ? { cookie: event.cookies.join('; ') } : {}) };
+    const request = { method: event.requestContext.http.method, path: event.rawPath, headers };
     try {
       const answer = await answerImageRequest(request, deps);
       const binary = answer.body instanceof Uint8Array;
@@ -49,10 +53,15 @@ export const handler = (event: APIGatewayProxyEventV2, context: Context): Promis
     const settings = parseIngestSettings(process.env, { publicUrlOptional: true });
     const s3 = createS3Client();
     const logger = new Logger({ serviceName: 'imagehub-image-api' });
+    const secretArn = process.env.IMAGEHUB_AUTH_SECRET_ARN?.trim();
+    const secrets = secretArn ? secretsFromSecretsManager(secretArn) : undefined;
     cached = createImageApiHandler(
       {
         items: new ImageItems(createDocumentClient(), settings.tableName),
         derivatives: new ObjectStore(s3, settings.derivativeBucket),
+        ...(settings.protectedBucket ? { protectedDerivatives: new ObjectStore(s3, settings.protectedBucket) } : {}),
+        // Only requests for images that are not open ask: the secret is read then, and cached.
+        ...(secrets ? { authorised: async (request) => isAuthorised(request.headers, (await secrets()).signingKey, new Date()) } : {}),
         settings,
         // Masters are read by byte ranges from the bucket their image item names (read-only grant: lib/image-api.ts).
         masters: (bucket) => new ObjectStore(s3, bucket),

@@ -200,3 +200,30 @@ async function listFiles(root: string): Promise<string[]> {
 function jpegOptions(options: PyramidOptions): JpegOptions {
   return { quality: options.jpegQuality, optimiseCoding: false, chromaSubsampling: '4:2:0' };
 }
+
+/**
+ * The size-limited version of a restricted-size image (its Auth 2.0 substitute): the whole image scaled to `size`
+ * from the pyramid just rendered (never the master again), then given its own small pyramid and sizes, so it is a
+ * complete image service anyone may use. Its limits are its own size: nothing larger can be asked of it.
+ */
+export async function renderSubstitute(rendered: RenderedPyramid, size: Size, master: Master, workDir: string, options: PyramidOptions): Promise<RenderedPyramid> {
+  const dir = join(workDir, 'substitute');
+  await mkdir(dir, { recursive: true });
+  const source = smallestLevelCovering(rendered.width, rendered.height, rendered.scaleFactors, size);
+  const input = join(dir, 'source.tif');
+  // Lossless in between: the tiles' JPEG loss is the only loss, as for every other size.
+  await assembleLevel(rendered.root, rendered.width, rendered.height, rendered.tileSize, source)
+    .resize(size.width, size.height, { fit: 'fill', kernel: 'lanczos3' })
+    .tiff({ compression: 'lzw' })
+    .toFile(input);
+  const scaled: Master = {
+    input,
+    page: 0,
+    width: size.width,
+    height: size.height,
+    // The tiles are sRGB already (see inDerivativeColour): nothing to flatten or convert again.
+    description: { ...master.description, format: 'tiff', width: size.width, height: size.height, pages: 1, page: 0, orientation: 1, hasAlpha: false, colourSpace: 'srgb', iccProfile: undefined },
+    embedded: master.embedded,
+  };
+  return renderPyramid(scaled, dir, { ...options, limits: { maxWidth: size.width, maxHeight: size.height } });
+}

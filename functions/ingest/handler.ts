@@ -12,7 +12,9 @@ import sharp from 'sharp';
 import { availableParallelism } from 'node:os';
 import { identifierForKey } from '../core/identifier.ts';
 import { MalformedEventError, objectEventsFromMessage } from '../core/s3-events.ts';
+import { parseAccessSettings } from '../core/access-policy.ts';
 import { parseIngestSettings } from '../core/settings.ts';
+import { AccessReview } from '../access/review.ts';
 import { createDocumentClient, createS3Client } from '../store/clients.ts';
 import { createStores } from '../store/stores.ts';
 import { ObjectStore } from '../store/object-store.ts';
@@ -75,12 +77,16 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
     const settings = parseIngestSettings(process.env);
     const s3 = createS3Client();
     const logger = new Logger({ serviceName: 'imagehub-ingest' });
+    const stores = createStores(createDocumentClient(), settings.tableName, (message, details) => logger.warn(message, details));
+    const access = new AccessReview({ records: stores.records, images: stores.images, settings: parseAccessSettings(process.env) });
     cached = createIngestHandler({
       deps: {
         s3,
         derivatives: new ObjectStore(s3, settings.derivativeBucket),
-        items: createStores(createDocumentClient(), settings.tableName, (message, details) => logger.warn(message, details)).images,
+        ...(settings.protectedBucket ? { protectedDerivatives: new ObjectStore(s3, settings.protectedBucket) } : {}),
+        items: stores.images,
         settings,
+        decideAccess: (request) => access.decide(request),
       },
       logger,
       maxReceiveCount: Number(process.env.INGEST_MAX_RECEIVE_COUNT ?? '3'),

@@ -10,8 +10,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { identifierForKey, revisionIdentifier } from '../core/identifier.ts';
-import type { LinkHints, PublishedPyramid, SourceDescription } from '../core/image-item.ts';
+import { accessFlagsFromMetadata, decideAccess, DEFAULT_ACCESS_SETTINGS, sameAccess, type AccessDecision, type ImageAccessFlags } from '../core/access-policy.ts';
+import { infoJsonPlacement, isTightening, needsSubstitute, pyramidFilePlacement, substituteSize, type AccessPlacement } from '../core/access-layout.ts';
+import { probeServiceFor } from '../core/auth.ts';
+import { identifierForKey, revisionIdentifier, substituteIdentifier } from '../core/identifier.ts';
+import type { LinkHints, PublishedPyramid, PublishedSubstitute, SourceDescription } from '../core/image-item.ts';
 import {
   CACHE_CURRENT_INFO,
   CACHE_IMMUTABLE,
@@ -25,7 +28,7 @@ import { buildInfoJson2, buildInfoJson3, iiifRightsUri, imageServiceId, INFO2_ME
 import type { ObjectEvent } from '../core/s3-events.ts';
 import type { IngestSettings } from '../core/settings.ts';
 import { MasterRejectedError, openMaster } from '../imaging/master.ts';
-import { renderPyramid, type RenderedPyramid } from '../imaging/pyramid.ts';
+import { renderPyramid, renderSubstitute, type RenderedPyramid } from '../imaging/pyramid.ts';
 import type { ImageItems } from '../store/image-items.ts';
 import { ObjectStore } from '../store/object-store.ts';
 import { eachLimited } from '../core/concurrency.ts';
@@ -35,11 +38,30 @@ export const RECIPE_VERSION = 3;
 
 export interface IngestDeps {
   s3: S3Client;
+  /** The public derivative store, which the CDN serves. */
   derivatives: ObjectStore;
+  /**
+   * The protected store: what the access policy keeps from the public (full-resolution levels of restricted-size
+   * images, everything of private ones). Required as soon as an image is not open.
+   */
+  protectedDerivatives?: ObjectStore;
   items: ImageItems;
   settings: IngestSettings;
+  /** The access decision for an image (functions/access/review.ts looks up its record); default: flags only. */
+  decideAccess?: (input: AccessRequest) => Promise<AccessDecision>;
+  /** Drop the CDN's copies of these paths (wildcard at the end): used when an image's access is tightened. */
+  invalidate?: (paths: string[]) => Promise<void>;
   now?: () => Date;
   log?: (message: string, details?: Record<string, unknown>) => void;
+}
+
+/** What the ingest knows of an image when its access is decided. */
+export interface AccessRequest {
+  identifier: string;
+  links: LinkHints;
+  flags: ImageAccessFlags;
+  width: number;
+  height: number;
 }
 
 export type IngestOutcome =
@@ -81,8 +103,24 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
   }
   await deps.items.clearRefusal(event.key);
   const previous = claim.previous;
-  if (previous?.status === 'ready' && previous.published && previous.source?.etag === attempt) {
-    // Same bytes already published (a duplicate event, or an upload of an identical file): republish the item.
+  const { flags, problems } = accessFlagsFromMetadata(head.metadata);
+  if (problems.length > 0) {
+    // An access flag nobody can read is never guessed at: the image waits for a corrected upload.
+    const reason = `access metadata not understood: ${problems.join('; ')}`;
+    await deps.items.fail(identifier, attempt, reason, now(), { key: event.key, size: head.size });
+    return { status: 'failed', identifier, reason };
+  }
+  if (Object.keys(flags).length > 0) links.access = flags;
+  const decide = (width: number, height: number) =>
+    deps.decideAccess?.({ identifier, links, flags, width, height }) ??
+    Promise.resolve(decideAccess({ flags, ...(links.institution ? { institution: links.institution } : {}), width, height }, DEFAULT_ACCESS_SETTINGS, deps.now?.() ?? new Date()));
+  if (
+    previous?.status === 'ready' &&
+    previous.published &&
+    previous.source?.etag === attempt &&
+    sameAccess(previous.published.access, await decide(previous.published.width, previous.published.height))
+  ) {
+    // Same bytes under the same access already published (a duplicate event, an identical upload): republish the item.
     await deps.items.publish(identifier, attempt, {
       source: previous.source, published: previous.published, embedded: previous.embedded ?? {}, links, timings: previous.timings ?? {},
     }, now());
@@ -124,7 +162,11 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       return { status: 'failed', identifier, reason };
     }
 
-    const revision = revisionFor(downloaded.sha256, settings);
+    const access = await decide(rendered.width, rendered.height);
+    if (access.policy !== 'open' && !deps.protectedDerivatives) {
+      throw new Error('IMAGEHUB_PROTECTED_BUCKET is not configured: an image that is not open cannot be published');
+    }
+    const revision = revisionFor(downloaded.sha256, settings, access);
     const { embedded } = master;
     const rights = iiifRightsUri(embedded.webStatement);
     const source: SourceDescription = {
@@ -148,7 +190,15 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       limits: { maxArea: settings.maxArea },
       ...(rights ? { rights } : {}),
     };
-    const bytes = await timed('publishMs', () => publishRevision(deps, identifier, revision, rendered, pyramid));
+    let substitute: { rendered: RenderedPyramid; identifier: string } | undefined;
+    if (needsSubstitute(access, rendered)) {
+      const size = substituteSize(rendered, access.maxLongSide);
+      const subRendered = await timed('substituteMs', () =>
+        renderSubstitute(rendered, size, master!, workDir, { tileSize: settings.tileSize, jpegQuality: settings.jpegQuality, limits: {}, maxInputPixels: settings.maxInputPixels }),
+      );
+      substitute = { rendered: subRendered, identifier: substituteIdentifier(identifier, revision, access.maxLongSide) };
+    }
+    const bytes = await timed('publishMs', () => publishRevision(deps, identifier, revision, rendered, pyramid, access, substitute));
     const published: PublishedPyramid = {
       revision,
       width: rendered.width,
@@ -161,9 +211,17 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       files: bytes.files,
       bytes: bytes.bytes,
       ...(pyramid.rights ? { rights: pyramid.rights } : {}),
+      ...(access.policy !== 'open' ? { access } : {}),
+      ...(substitute ? { substitute: describeSubstitute(substitute.identifier, substitute.rendered) } : {}),
     };
 
-    const superseded = previous?.published && previous.published.revision !== revision ? previous.published : previous?.superseded;
+    // A tightened policy withdraws what was public at once: the previous revision is not kept for its clients.
+    const tightened = previous?.published !== undefined && isTightening(previous.published.access, published.access);
+    const superseded = tightened
+      ? undefined
+      : previous?.published && previous.published.revision !== revision
+        ? previous.published
+        : previous?.superseded;
     const stillLatest = await deps.items.publish(identifier, attempt, { source, published, ...(superseded ? { superseded } : {}), embedded, links, timings }, now());
     if (!stillLatest) {
       // A newer upload claimed the identifier while this one rendered: withdraw this revision unless it is live.
@@ -172,7 +230,11 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       return { status: 'skipped', reason: 'superseded by a newer upload while processing' };
     }
     // Clients that loaded the previous info.json keep working: its revision stays until the next replacement.
-    await pruneRevisions(deps.derivatives, identifier, [revision, superseded?.revision]);
+    for (const store of storesOf(deps)) await pruneRevisions(store, identifier, [revision, superseded?.revision]);
+    if (tightened) {
+      deps.log?.('access tightened: previous revisions withdrawn', { identifier, before: previous?.published?.access?.policy ?? 'open', after: access.policy });
+      await deps.invalidate?.([`/iiif/3/${identifier}*`, `/iiif/2/${identifier}*`]);
+    }
     return { status: 'ready', identifier, revision, files: bytes.files };
   } finally {
     await rm(workDir, { recursive: true, force: true });
@@ -181,7 +243,8 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
 
 /**
  * Upload a rendered pyramid under its revision, then its info.json documents, then (last) the current info.json:
- * a client can never see an info.json before every file it describes exists.
+ * a client can never see an info.json before every file it describes exists. Each file goes to the public or the
+ * protected store by the access decision (core/access-layout.ts); a substitute goes public whole.
  */
 async function publishRevision(
   deps: IngestDeps,
@@ -189,37 +252,92 @@ async function publishRevision(
   revision: string,
   rendered: RenderedPyramid,
   pyramid: PyramidDescription,
+  access: AccessDecision,
+  substitute: { rendered: RenderedPyramid; identifier: string } | undefined,
 ): Promise<{ files: number; bytes: number }> {
-  const { derivatives, settings } = deps;
+  const { settings } = deps;
+  const storeFor = (placement: AccessPlacement): ObjectStore => (placement === 'public' ? deps.derivatives : deps.protectedDerivatives!);
   const revisionId = revisionIdentifier(identifier, revision);
+  const image = { width: rendered.width, height: rendered.height };
+  const placed = (path: string) => storeFor(pyramidFilePlacement(path, image, rendered.maxSize, access));
+  const uploads = pyramidUploads(revisionId, rendered, placed);
+  if (substitute) uploads.push(...pyramidUploads(substitute.identifier, substitute.rendered, () => deps.derivatives));
+  await eachLimited(uploads, settings.uploadConcurrency, (upload) => upload());
+
+  const service = { level: 2, upscaling: settings.upscaling } as const;
+  const auth = access.policy === 'open' ? undefined : [probeServiceFor(settings.publicUrl, identifier)];
+  const info3 = JSON.stringify(buildInfoJson3(imageServiceId(settings.publicUrl, 3, revisionId), pyramid, service, auth));
+  const info2 = JSON.stringify(buildInfoJson2(imageServiceId(settings.publicUrl, 2, revisionId), pyramid, service, auth));
+  const infoStore = storeFor(infoJsonPlacement(access));
+  const documents: (() => Promise<void>)[] = [
+    () => infoStore.putBody(infoJsonKey(3, revisionId), info3, { contentType: INFO3_MEDIA_TYPE, cacheControl: CACHE_IMMUTABLE }),
+    () => infoStore.putBody(infoJsonKey(2, revisionId), info2, { contentType: INFO2_MEDIA_TYPE, cacheControl: CACHE_IMMUTABLE }),
+  ];
+  if (substitute) {
+    const sub = substitute.rendered;
+    const described: PyramidDescription = {
+      width: sub.width,
+      height: sub.height,
+      tileSize: sub.tileSize,
+      scaleFactors: sub.scaleFactors,
+      sizes: sub.sizes,
+      limits: { maxWidth: sub.width, maxHeight: sub.height },
+      ...(pyramid.rights ? { rights: pyramid.rights } : {}),
+    };
+    const sub3 = JSON.stringify(buildInfoJson3(imageServiceId(settings.publicUrl, 3, substitute.identifier), described, service));
+    const sub2 = JSON.stringify(buildInfoJson2(imageServiceId(settings.publicUrl, 2, substitute.identifier), described, service));
+    documents.push(
+      () => deps.derivatives.putBody(infoJsonKey(3, substitute.identifier), sub3, { contentType: INFO3_MEDIA_TYPE, cacheControl: CACHE_IMMUTABLE }),
+      () => deps.derivatives.putBody(infoJsonKey(2, substitute.identifier), sub2, { contentType: INFO2_MEDIA_TYPE, cacheControl: CACHE_IMMUTABLE }),
+    );
+  }
+  await Promise.all(documents.map((write) => write()));
+  await Promise.all([
+    infoStore.putBody(infoJsonKey(3, identifier), info3, { contentType: INFO3_MEDIA_TYPE, cacheControl: CACHE_CURRENT_INFO }),
+    infoStore.putBody(infoJsonKey(2, identifier), info2, { contentType: INFO2_MEDIA_TYPE, cacheControl: CACHE_CURRENT_INFO }),
+  ]);
+  if (infoStore !== deps.derivatives) {
+    // A private image has no public entry point, whatever an earlier revision had.
+    await deps.derivatives.deleteKeys([infoJsonKey(3, identifier), infoJsonKey(2, identifier)]);
+  }
+  const bytes = [rendered, substitute?.rendered].reduce((sum, r) => sum + (r?.files.reduce((s, f) => s + f.bytes, 0) ?? 0), 0) + info3.length + info2.length;
+  return { files: uploads.length + documents.length + 2, bytes };
+}
+
+/** Uploads of one rendered pyramid under `serviceIdentifier`: tiles, sizes (also under their 2.1 names), `max`. */
+function pyramidUploads(serviceIdentifier: string, rendered: RenderedPyramid, storeFor: (path: string) => ObjectStore): (() => Promise<void>)[] {
   const jpeg = { contentType: 'image/jpeg', cacheControl: CACHE_IMMUTABLE };
   const uploads: (() => Promise<void>)[] = rendered.files.map(
-    (file) => () => derivatives.putFile(pyramidFileKey(revisionId, file.path), join(rendered.root, file.path), jpeg),
+    (file) => () => storeFor(file.path).putFile(pyramidFileKey(serviceIdentifier, file.path), join(rendered.root, file.path), jpeg),
   );
   for (const size of rendered.sizes) {
     const path = `full/${size.width},${size.height}/0/default.jpg`;
-    uploads.push(() => derivatives.putFile(sizeKeyV2(revisionId, size), join(rendered.root, path), jpeg));
+    uploads.push(() => storeFor(path).putFile(sizeKeyV2(serviceIdentifier, size), join(rendered.root, path), jpeg));
   }
   if (rendered.maxSize.width === rendered.width && rendered.maxSize.height === rendered.height) {
     // Within the limits 2.1's `full` size is the whole image, which `max` already is: OpenSeadragon asks 2.x
     // services for `full/full` when the image fits one tile. Above the limits `full` has no file (an error).
-    uploads.push(() => derivatives.putFile(fullSizeKeyV2(revisionId), join(rendered.root, 'full/max/0/default.jpg'), jpeg));
+    const path = 'full/max/0/default.jpg';
+    uploads.push(() => storeFor(path).putFile(fullSizeKeyV2(serviceIdentifier), join(rendered.root, path), jpeg));
   }
-  await eachLimited(uploads, settings.uploadConcurrency, (upload) => upload());
+  return uploads;
+}
 
-  const service = { level: 2, upscaling: settings.upscaling } as const;
-  const info3 = JSON.stringify(buildInfoJson3(imageServiceId(settings.publicUrl, 3, revisionId), pyramid, service));
-  const info2 = JSON.stringify(buildInfoJson2(imageServiceId(settings.publicUrl, 2, revisionId), pyramid, service));
-  await Promise.all([
-    derivatives.putBody(infoJsonKey(3, revisionId), info3, { contentType: INFO3_MEDIA_TYPE, cacheControl: CACHE_IMMUTABLE }),
-    derivatives.putBody(infoJsonKey(2, revisionId), info2, { contentType: INFO2_MEDIA_TYPE, cacheControl: CACHE_IMMUTABLE }),
-  ]);
-  await Promise.all([
-    derivatives.putBody(infoJsonKey(3, identifier), info3, { contentType: INFO3_MEDIA_TYPE, cacheControl: CACHE_CURRENT_INFO }),
-    derivatives.putBody(infoJsonKey(2, identifier), info2, { contentType: INFO2_MEDIA_TYPE, cacheControl: CACHE_CURRENT_INFO }),
-  ]);
-  const bytes = rendered.files.reduce((sum, f) => sum + f.bytes, 0) + info3.length + info2.length;
-  return { files: uploads.length + 4, bytes };
+function describeSubstitute(identifier: string, rendered: RenderedPyramid): PublishedSubstitute {
+  return {
+    identifier,
+    width: rendered.width,
+    height: rendered.height,
+    tileSize: rendered.tileSize,
+    scaleFactors: rendered.scaleFactors,
+    sizes: [...rendered.sizes, rendered.maxSize].filter((s, i, all) => all.findIndex((o) => o.width === s.width && o.height === s.height) === i),
+    files: rendered.files.length,
+  };
+}
+
+/** Both stores, for withdrawing: whatever the policy was, nothing of a withdrawn revision may stay anywhere. */
+function storesOf(deps: IngestDeps): ObjectStore[] {
+  return deps.protectedDerivatives ? [deps.derivatives, deps.protectedDerivatives] : [deps.derivatives];
 }
 
 async function removeDeleted(event: ObjectEvent, deps: IngestDeps): Promise<IngestOutcome> {
@@ -235,16 +353,20 @@ async function removeDeleted(event: ObjectEvent, deps: IngestDeps): Promise<Inge
   const item = await deps.items.get(identifier);
   if (!item || item.sourceKey !== event.key) return { status: 'skipped', reason: 'no image was published from this key' };
   // Withdraw the entry points first, so no client discovers a pyramid that is being deleted.
-  const files =
-    (await deps.derivatives.deleteKeys([infoJsonKey(3, identifier), infoJsonKey(2, identifier)])) +
-    (await deleteRevision(deps.derivatives, identifier));
+  let files = 0;
+  for (const store of storesOf(deps)) files += await store.deleteKeys([infoJsonKey(3, identifier), infoJsonKey(2, identifier)]);
+  for (const store of storesOf(deps)) files += await deleteRevision(store, identifier);
   await deps.items.markDeleted(identifier, event.key, (deps.now?.() ?? new Date()).toISOString());
   return { status: 'deleted', identifier, files };
 }
 
+/** A revision's files, its substitute's (`{identifier}~{revision}~{L}`) included; without a revision, all of them. */
 async function deleteRevision(store: ObjectStore, identifier: string, revision = ''): Promise<number> {
   let count = 0;
-  for (const prefix of revisionPrefixes(identifier, revision)) count += await store.deletePrefix(revision ? `${prefix}/` : prefix);
+  for (const prefix of revisionPrefixes(identifier, revision)) {
+    if (!revision) count += await store.deletePrefix(prefix);
+    else count += (await store.deletePrefix(`${prefix}/`)) + (await store.deletePrefix(`${prefix}~`));
+  }
   return count;
 }
 
@@ -253,17 +375,22 @@ async function pruneRevisions(store: ObjectStore, identifier: string, keep: (str
   const stale = new Set<string>();
   for (const prefix of revisionPrefixes(identifier)) {
     for await (const key of store.listKeys(prefix)) {
-      const revision = key.slice(prefix.length).split('/')[0]!;
+      const revision = key.slice(prefix.length).split('/')[0]!.split('~')[0]!;
       if (!keep.includes(revision)) stale.add(revision);
     }
   }
   for (const revision of stale) await deleteRevision(store, identifier, revision);
 }
 
-/** Content-addressed: the same bytes under the same recipe give the same revision, so retries are idempotent. */
-export function revisionFor(checksum: string, settings: IngestSettings): string {
-  const recipe = [RECIPE_VERSION, settings.tileSize, settings.jpegQuality, settings.maxArea, settings.publicUrl, settings.upscaling].join('|');
-  return createHash('sha256').update(`${checksum}|${recipe}`).digest('hex').slice(0, 12);
+/**
+ * Content-addressed: the same bytes under the same recipe give the same revision, so retries are idempotent. The
+ * access decision is part of the recipe (an open image's revisions keep their names): a new policy is a new
+ * revision, so no URL ever stands for pixels published under another policy, in any cache.
+ */
+export function revisionFor(checksum: string, settings: IngestSettings, access?: AccessDecision): string {
+  const recipe: (string | number | boolean)[] = [RECIPE_VERSION, settings.tileSize, settings.jpegQuality, settings.maxArea, settings.publicUrl, settings.upscaling];
+  if (access && access.policy !== 'open') recipe.push(access.policy, access.maxLongSide ?? '');
+  return createHash('sha256').update(`${checksum}|${recipe.join('|')}`).digest('hex').slice(0, 12);
 }
 
 /** Link hints from the key and from S3 user metadata (`object-number`, `data-pid`, `work-pid`, `sort-number`). */

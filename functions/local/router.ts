@@ -8,6 +8,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
+import { answerAuthRequest, readBoundedBody, type AuthDeps } from '../auth/answer-auth-request.ts';
+import { AUTH_PREFIX } from '../core/auth.ts';
 import { isIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
 import { CORS_HEADERS } from '../core/http-headers.ts';
 import { splitImagePath, storedKeyForPath } from '../core/static-paths.ts';
@@ -26,6 +28,8 @@ export interface RouterDeps extends ImageApiDeps {
   viewers?: ViewerAssets;
   /** The web app (`/`, `/object/…`, `/upload`, `/activity`) and its JSON API (`/api/…`); local only. */
   web?: WebDeps;
+  /** The IIIF Auth 2.0 services under `/iiif/auth/` (CloudFront's behaviour for the Auth API Lambda). */
+  auth?: AuthDeps;
 }
 
 export function createRouter(deps: RouterDeps) {
@@ -50,6 +54,17 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: RouterDeps
   if (deps.web && !url.pathname.startsWith('/iiif/') && (await answerWeb(req, res, url, deps.web))) return;
   if (!url.pathname.startsWith('/iiif/')) {
     text(res, 404, `not found: ${url.pathname}`);
+    return;
+  }
+  if (deps.auth && url.pathname.startsWith(AUTH_PREFIX)) {
+    // Login forms are tiny; API Gateway bounds bodies in production, this bounds them here.
+    const body = req.method === 'POST' ? await readBoundedBody(req) : '';
+    if (body === undefined) {
+      res.writeHead(413, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' }).end('request body too large\n');
+      return;
+    }
+    const headers = req.headers as Record<string, string | undefined>;
+    send(res, await answerAuthRequest({ method: req.method ?? 'GET', path: url.pathname, query: Object.fromEntries(url.searchParams), headers, body }, deps.auth));
     return;
   }
   if (url.pathname.startsWith(PRESENTATION_PREFIX)) {

@@ -22,6 +22,10 @@ import { ENDPOINTS_FILE, type LocalEndpoints } from '../cli/target.ts';
 import { createRouter } from './router.ts';
 import { ensureBuckets, ensureTable, startStandIns, type StandIns } from './stand-ins.ts';
 import { ViewerAssets } from './viewer-assets.ts';
+import { localSecrets, type LocalAuth } from '../auth/secrets.ts';
+import { isAuthorised, parseSessionSeconds } from '../core/auth.ts';
+import { parseAccessSettings } from '../core/access-policy.ts';
+import { AccessReview, republishMessage } from '../access/review.ts';
 
 export interface LocalSystemOptions {
   /** Data folder; temporary and in-memory when absent (tests). */
@@ -41,6 +45,10 @@ export interface LocalSystem {
   s3: S3Client;
   db: DynamoDBDocumentClient;
   derivatives: ObjectStore;
+  /** What the access policy keeps from the public (never served without authorisation). */
+  protectedDerivatives: ObjectStore;
+  /** The access review (functions/access/review.ts); `reviewAll` is what the daily schedule runs on AWS. */
+  access: AccessReview;
   ingest: ObjectStore;
   items: ImageItems;
   stores: Stores;
@@ -48,6 +56,8 @@ export interface LocalSystem {
   server: Server;
   /** False when an external S3 endpoint is used: it sends no notifications, so uploaders enqueue the event. */
   notifiesOnUpload: boolean;
+  /** The staff password and signing key of the Auth 2.0 services, and the file holding them (`{data}/auth.json`). */
+  auth: LocalAuth;
   close(): Promise<void>;
 }
 
@@ -68,9 +78,11 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   const settings = parseIngestSettings({
     IMAGEHUB_PUBLIC_URL: url,
     DERIVATIVE_BUCKET: 'imagehub-derivatives',
+    IMAGEHUB_PROTECTED_BUCKET: 'imagehub-protected',
     TABLE_NAME: 'imagehub',
     ...env,
   });
+  const accessSettings = parseAccessSettings(env);
   const ingestBucket = env.INGEST_BUCKET ?? 'imagehub-ingest';
   const clientEnv = {
     AWS_ENDPOINT_URL_S3: external.s3 ?? standIns!.s3Endpoint,
@@ -79,23 +91,42 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   const local = { region: env.AWS_REGION ?? 'us-east-1', ...(standIns ? { credentials: LOCAL_CREDENTIALS } : {}) };
   const s3 = createS3Client(clientEnv, local);
   const db = createDocumentClient(clientEnv, local);
-  await ensureBuckets(s3, [ingestBucket, settings.derivativeBucket]);
+  await ensureBuckets(s3, [ingestBucket, settings.derivativeBucket, settings.protectedBucket!]);
   await ensureTable(db, settings.tableName);
 
   const derivatives = new ObjectStore(s3, settings.derivativeBucket);
-  const stores = createStores(db, settings.tableName, (message, details) => {
-    if (!options.quiet) console.warn(message, details);
-  });
+  const protectedDerivatives = new ObjectStore(s3, settings.protectedBucket!);
+  // The review republishes through the queue below, which exists once the stores do: a late-bound sender.
+  let republish: (message: string) => void = () => undefined;
+  const review = (stores: Stores): AccessReview =>
+    new AccessReview({
+      records: stores.records,
+      images: stores.images,
+      settings: accessSettings,
+      republish: (item) => Promise.resolve(republish(republishMessage(item))),
+      log: (message, details) => log(`${message}: ${JSON.stringify(details)}`),
+    });
+  let access: AccessReview | undefined = undefined;
+  const stores = createStores(
+    db,
+    settings.tableName,
+    (message, details) => {
+      if (!options.quiet) console.warn(message, details);
+    },
+    { afterRecordChange: async (change) => void (await access?.reviewRecord(change.recordId)) },
+  );
+  access = review(stores);
   const items = stores.images;
   const log = options.quiet ? () => undefined : (line: string) => console.log(line);
   const handler = createIngestHandler({
-    deps: { s3, derivatives, items, settings },
+    deps: { s3, derivatives, protectedDerivatives, items, settings, decideAccess: (request) => access!.decide(request) },
     logger: new Logger({ serviceName: 'imagehub-ingest', logLevel: options.quiet ? 'SILENT' : 'INFO' }),
   });
   const queue = new LocalQueue(handler, {
     retryDelayMs: Number(env.IMAGEHUB_LOCAL_RETRY_MS ?? 1000),
     onDeadLetter: (body) => log(`dead-lettered after 3 attempts: ${body.slice(0, 200)}`),
   });
+  republish = (message) => queue.send(message);
   // S3 notifications of the ingest bucket only, URL-encoded as S3 does, in the envelope SQS would deliver.
   standIns?.onObjectEvent((message) => {
     const records = (message.Records as { s3: { bucket: { name: string }; object: { key: string } } }[]).filter(
@@ -111,14 +142,23 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
   const ingest = new ObjectStore(s3, ingestBucket);
   const notifiesOnUpload = standIns !== undefined;
+  const auth = localSecrets(options.dataDir, env);
   server.on(
     'request',
     createRouter({
       derivatives,
+      protectedDerivatives,
+      authorised: async (request) => isAuthorised(request.headers, auth.secrets.signingKey, new Date()),
       items,
       settings,
       masters: (bucket) => new ObjectStore(s3, bucket),
       presentation: { objects: stores.objects, records: stores.records, publicUrl: settings.publicUrl },
+      auth: {
+        items,
+        secrets: () => Promise.resolve(auth.secrets),
+        publicUrl: settings.publicUrl,
+        sessionSeconds: parseSessionSeconds(env.IMAGEHUB_AUTH_SESSION_HOURS),
+      },
       viewers,
       web: {
         objects: stores.objects,
@@ -134,6 +174,17 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       },
     }),
   );
+
+  // What the daily EventBridge schedule does on AWS: every image's access decided again (1 January opens works
+  // entering the public domain). At start too, for a machine that was off at midnight.
+  const reviewAll = () =>
+    access!.reviewAll().then(
+      (report) => report.republished.length > 0 && log(`access review: ${report.republished.length} of ${report.reviewed} images republished`),
+      (error: unknown) => log(`access review failed: ${error instanceof Error ? error.message : String(error)}`),
+    );
+  const daily = setInterval(() => void reviewAll(), 24 * 3600 * 1000);
+  daily.unref();
+  if (!options.quiet) void reviewAll();
 
   // The imagehub CLI finds this system through the data folder (functions/cli/target.ts).
   const endpointsFile = options.dataDir ? join(options.dataDir, ENDPOINTS_FILE) : undefined;
@@ -159,13 +210,17 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     s3,
     db,
     derivatives,
+    protectedDerivatives,
+    access: access!,
     ingest,
     items,
     stores,
     queue,
     server,
     notifiesOnUpload,
+    auth,
     close: async () => {
+      clearInterval(daily);
       if (endpointsFile) rmSync(endpointsFile, { force: true });
       viewers.close();
       await queue.idle();

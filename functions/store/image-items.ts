@@ -25,6 +25,7 @@ import {
 import type { EmbeddedMetadata } from '../core/embedded-metadata.ts';
 import type { ImageItem, IngestRefusal, LinkHints, PublishedPyramid, SourceDescription } from '../core/image-item.ts';
 import { imageKeys } from '../core/record-keys.ts';
+import { queryAll } from './query.ts';
 
 export const ACTIVITY_INDEX = 'activity';
 const ACTIVITY = 'INGEST';
@@ -295,6 +296,20 @@ export class ImageItems {
       const { sourceKey, reason, identifier, at } = raw as unknown as IngestRefusal;
       return { sourceKey, reason, at, status: 'failed' as const, ...(identifier ? { identifier } : {}) };
     });
+  }
+}
+
+/**
+ * Every image item (refusals left out), read from the `activity` index one page at a time: the daily access
+ * review's walk. It may lag a write by a moment; the ingest decides access itself for what it writes now.
+ */
+export async function* allImageItems(items: ImageItems): AsyncGenerator<ImageItem> {
+  for await (const raw of queryAll(items.db, items.tableName, {
+    IndexName: ACTIVITY_INDEX,
+    KeyConditionExpression: 'activity = :activity',
+    ExpressionAttributeValues: { ':activity': ACTIVITY },
+  })) {
+    if (isImageItem(raw)) yield toImageItem(raw);
   }
 }
 

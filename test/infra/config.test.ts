@@ -8,7 +8,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseIngestSettings } from '../../functions/core/settings.ts';
-import { bucketNameProblems, ContextError, DEPLOYMENT_SETTINGS, LOG_RETENTION_DAYS, stackPropsFromContext } from '../../lib/config.ts';
+import { bucketNameProblems, ContextError, DEPLOYMENT_SETTINGS, INGEST_DEPLOYMENT_SETTINGS, LOG_RETENTION_DAYS, stackPropsFromContext } from '../../lib/config.ts';
 import { PROJECT_ROOT } from './synth.ts';
 
 /** stackPropsFromContext over a plain object, the way the CDK app hands it the context. */
@@ -142,12 +142,12 @@ describe('configuration from CDK context', () => {
     ]);
   });
 
-  it('knows exactly the settings parseIngestSettings reads, but for those the stack sets', () => {
+  it('knows exactly the settings parseIngestSettings reads, but for those the stack sets (the access settings: access.test.ts)', () => {
     const read = new Set<string>();
     const recorder = new Proxy({}, { get: (_target, name) => (read.add(String(name)), undefined) });
     expect(() => parseIngestSettings(recorder)).toThrow(); // the required names are missing: it still reads them all
     const stackSets = ['IMAGEHUB_PUBLIC_URL', 'DERIVATIVE_BUCKET', 'TABLE_NAME'];
-    expect([...read].filter((name) => !stackSets.includes(name)).sort()).toEqual([...DEPLOYMENT_SETTINGS].sort());
+    expect([...read].filter((name) => !stackSets.includes(name)).sort()).toEqual([...INGEST_DEPLOYMENT_SETTINGS].sort());
   });
 
   it('pairs the domain with its certificate and the authority files with each other, and wants a data hub for harvest keys', () => {

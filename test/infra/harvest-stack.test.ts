@@ -8,11 +8,12 @@ describe('data hub harvest', () => {
   it('is absent without a data hub', () => {
     const { template, outdir } = synthesize();
     rmSync(outdir, { recursive: true, force: true });
-    template.resourceCountIs('AWS::Events::Rule', 0);
+    // The daily access review's schedule is the only rule (test/infra/access.test.ts).
+    template.resourceCountIs('AWS::Events::Rule', 1);
     expect(JSON.stringify(template.toJSON())).not.toContain('imagehub harvest');
   });
 
-  it('runs hourly and reconciles weekly, never two runs at once, with only the table to write', () => {
+  it('runs hourly and reconciles weekly, never two runs at once, with only the table to write and reviews to ask for', () => {
     const { template, outdir } = synthesize({ datahub: { oaiBaseUrl: 'https://datahub.example.org/oai', set: 'institution:msk' } });
     rmSync(outdir, { recursive: true, force: true });
     const functions = template.findResources('AWS::Lambda::Function', { Properties: { Description: Match.stringLikeRegexp('^imagehub harvest') } });
@@ -37,6 +38,7 @@ describe('data hub harvest', () => {
     const statements = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((p) => (p as { Properties: { Roles: { Ref: string }[] } }).Properties.Roles.some((r) => r.Ref === role))
       .flatMap((p) => (p as { Properties: { PolicyDocument: { Statement: { Action: string | string[] }[] } } }).Properties.PolicyDocument.Statement);
-    expect(statements.flatMap((s) => ([] as string[]).concat(s.Action)).every((a) => a.startsWith('dynamodb:'))).toBe(true);
+    // The table, and review requests for a changed record's images on the ingest queue (sqs:SendMessage only).
+    expect(statements.flatMap((s) => ([] as string[]).concat(s.Action)).every((a) => a.startsWith('dynamodb:') || a === 'sqs:SendMessage')).toBe(true);
   });
 });

@@ -106,8 +106,8 @@ describe('alarms', () => {
     ]);
   });
 
-  it('on Image and Presentation API errors: 5 or more in 5 minutes', () => {
-    for (const prefix of ['imagehub Image API', 'imagehub Presentation API']) {
+  it('on Image, Presentation and Auth API errors: 5 or more in 5 minutes', () => {
+    for (const prefix of ['imagehub Image API', 'imagehub Presentation API', 'imagehub auth']) {
       expect(alarmOn(plain, 'Errors', { Ref: functionId(plain, prefix) }), prefix).toEqual([
         expect.objectContaining({ Threshold: 5, Period: 300, Statistic: 'Sum', ComparisonOperator: 'GreaterThanOrEqualToThreshold' }),
       ]);
@@ -120,13 +120,19 @@ describe('alarms', () => {
     ]);
   });
 
-  it('on throttles of the ingest, Image API and Presentation API functions (the harvest throttles by design)', () => {
-    for (const prefix of ['imagehub ingest', 'imagehub Image API', 'imagehub Presentation API']) {
+  it('on throttles of the ingest, Image API, Presentation API and Auth API functions (the harvest throttles by design)', () => {
+    for (const prefix of ['imagehub ingest', 'imagehub Image API', 'imagehub Presentation API', 'imagehub auth']) {
       expect(alarmOn(virginia, 'Throttles', { Ref: functionId(virginia, prefix) }), prefix).toEqual([
         expect.objectContaining({ Threshold: 1, Statistic: 'Sum', ComparisonOperator: 'GreaterThanOrEqualToThreshold' }),
       ]);
     }
     expect(alarmOn(virginia, 'Throttles', { Ref: functionId(virginia, 'imagehub harvest') })).toEqual([]);
+  });
+
+  it('on access review errors: any failed run', () => {
+    expect(alarmOn(plain, 'Errors', { Ref: functionId(plain, 'imagehub access review') })).toEqual([
+      expect.objectContaining({ Threshold: 1, Period: 900, Statistic: 'Sum', ComparisonOperator: 'GreaterThanOrEqualToThreshold' }),
+    ]);
   });
 
   it('on the dead-letter queue: one message is enough', () => {
@@ -138,7 +144,7 @@ describe('alarms', () => {
 
   it('on each HTTP API\'s 5xx answers, in the stack\'s region', () => {
     const apis = Object.keys(resources(plain, 'AWS::ApiGatewayV2::Api'));
-    expect(apis).toHaveLength(2);
+    expect(apis).toHaveLength(3); // Image, Presentation, Auth
     for (const api of apis) {
       expect(alarmOn(plain, '5xx', { Name: 'ApiId', Value: { Ref: api } })).toEqual([
         expect.objectContaining({ Namespace: 'AWS/ApiGateway', Threshold: 5, Period: 300, Statistic: 'Sum' }),
@@ -168,7 +174,7 @@ describe('dashboard', () => {
   const titles = (template: Template) => dashboardBody(template).widgets.map((w) => w.properties.title).filter(Boolean);
   const metricsOf = (template: Template, title: string) => dashboardBody(template).widgets.find((w) => w.properties.title === title)!.properties;
 
-  it('shows ingest, the Image and Presentation APIs, the harvest, the CDN and the alarms', () => {
+  it('shows ingest, the Image, Presentation and Auth APIs, the access review, the harvest, the CDN and the alarms', () => {
     expect(titles(virginia)).toEqual([
       'Ingest duration (ms)',
       'Ingest invocations and errors',
@@ -178,6 +184,10 @@ describe('dashboard', () => {
       'Image API errors',
       'Presentation API latency (ms)',
       'Presentation API errors',
+      'Auth API latency (ms)',
+      'Auth API errors',
+      'Access review runs and errors',
+      'Access review duration (ms)',
       'Harvest runs and errors',
       'CDN requests (us-east-1)',
       'CDN error rate, % (us-east-1)',

@@ -42,7 +42,7 @@ describe('cdk-nag AwsSolutions', () => {
       certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/11111111-2222-3333-4444-555555555555',
       datahub: { oaiBaseUrl: 'https://datahub.example.org/oai', authorityFiles: { rightsCsvUrl: 'https://x.example/RIGHTS.csv', copyrightsCsvUrl: 'https://x.example/Copyrights.csv' } },
     }],
-    ['existing buckets', { ingestBucketName: 'museum-masters', derivativeBucketName: 'museum-iiif' }],
+    ['existing buckets', { ingestBucketName: 'museum-masters', derivativeBucketName: 'museum-iiif', protectedBucketName: 'museum-iiif-protected' }],
     ['dev stage in us-east-1 (CDN alarm), alarms by email, harvest', {
       stage: 'dev',
       env: { account: '123456789012', region: 'us-east-1' },

@@ -60,7 +60,7 @@ describe('ingest pipeline', () => {
     const env = (ingestFunction().properties.Environment as { Variables: Record<string, unknown> }).Variables;
     const distribution = Object.keys(resourcesOf('AWS::CloudFront::Distribution'))[0]!;
     expect(env.IMAGEHUB_PUBLIC_URL).toEqual({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': [distribution, 'DomainName'] }]] });
-    const derivativeBucket = Object.entries(resourcesOf('AWS::S3::Bucket')).find(([, b]) => !b.Properties.VersioningConfiguration)![0];
+    const derivativeBucket = Object.keys(resourcesOf('AWS::S3::Bucket')).find((id) => id.startsWith('DerivativesBucket'))!;
     expect(env.DERIVATIVE_BUCKET).toEqual({ Ref: derivativeBucket });
     expect(env.TABLE_NAME).toEqual({ Ref: Object.keys(resourcesOf('AWS::DynamoDB::GlobalTable'))[0] });
     expect(env.INGEST_MAX_RECEIVE_COUNT).toBe(String(INGEST_MAX_RECEIVE_COUNT));
@@ -94,8 +94,9 @@ describe('ingest pipeline', () => {
   });
 
   it('keeps masters safe: private, TLS-only, versioned, retained with the stack deleted', () => {
+    // Masters, public derivatives, protected derivatives (test/infra/access.test.ts).
     const buckets = template.findResources('AWS::S3::Bucket');
-    expect(Object.keys(buckets)).toHaveLength(2);
+    expect(Object.keys(buckets)).toHaveLength(3);
     for (const bucket of Object.values(buckets) as { Properties: Record<string, unknown>; DeletionPolicy: string }[]) {
       expect(bucket.Properties.PublicAccessBlockConfiguration).toEqual({
         BlockPublicAcls: true,
@@ -108,7 +109,7 @@ describe('ingest pipeline', () => {
     const versioned = Object.values(buckets).filter((b) => (b as { Properties: Record<string, unknown> }).Properties.VersioningConfiguration);
     expect(versioned).toHaveLength(1);
     const policies = Object.values(resourcesOf('AWS::S3::BucketPolicy'));
-    expect(policies.length).toBe(2);
+    expect(policies.length).toBe(3);
     for (const policy of policies) {
       expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('"aws:SecureTransport":"false"');
     }
@@ -328,7 +329,7 @@ describe('configuration', () => {
   });
 
   it('uses existing buckets when given, creating none and notifying from the named ingest bucket', () => {
-    const { template: existing, outdir } = synthesize({ ingestBucketName: 'museum-masters', derivativeBucketName: 'museum-iiif' });
+    const { template: existing, outdir } = synthesize({ ingestBucketName: 'museum-masters', derivativeBucketName: 'museum-iiif', protectedBucketName: 'museum-iiif-protected' });
     rmSync(outdir, { recursive: true, force: true });
     existing.resourceCountIs('AWS::S3::Bucket', 0);
     existing.hasResourceProperties('Custom::S3BucketNotifications', { BucketName: 'museum-masters', Managed: false });

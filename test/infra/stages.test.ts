@@ -56,13 +56,13 @@ describe('stages', () => {
     expect(replica(prod)).toMatchObject({ DeletionProtectionEnabled: true, PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true } });
   });
 
-  it('prod retains both buckets, keeps master versions 90 days and logs 3 months', () => {
+  it('prod retains its buckets, keeps master versions 90 days and logs 3 months', () => {
     const buckets = Object.values(resources(prod, 'AWS::S3::Bucket'));
-    expect(buckets).toHaveLength(2);
+    expect(buckets).toHaveLength(3); // masters, public and protected derivatives
     for (const bucket of buckets) expect(bucket).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     expect(noncurrentDays(prod)).toBe(90);
     expect(new Set(logRetentions(prod))).toEqual(new Set([90]));
-    expect(logRetentions(prod)).toHaveLength(4); // ingest, Image API, Presentation API, harvest
+    expect(logRetentions(prod)).toHaveLength(6); // ingest, Image API, Presentation API, Auth API, access review, harvest
   });
 
   it('dev deletes the table with the stack (no deletion protection), point-in-time recovery still on', () => {

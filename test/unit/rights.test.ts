@@ -199,6 +199,7 @@ describe('decideRights', () => {
     expect(decideRights(navez, authority, 2025)).toEqual({
       uri: PUBLIC_DOMAIN_MARK,
       source: 'authority-public-domain',
+      publicDomainYear: 1940,
       reasoning:
         'Copyrights.csv: every creator is public domain in 2025 (Navez, François-Joseph: public domain since 1940) (RIGHTS.csv row for data PID http://mskgent.be/collection/work/data/1829-A has no rights)',
     });

@@ -1,0 +1,94 @@
+/**
+ * Auth API Lambda (API Gateway HTTP API, payload 2.0), behind CloudFront on `/iiif/auth/*` (no caching; the
+ * `imagehub-access` cookie and the Authorization header forwarded). All the logic is in {@link answerAuthRequest};
+ * this adapts it to API Gateway.
+ *
+ * Settings: IMAGEHUB_AUTH_SECRET_ARN and TABLE_NAME (required), IMAGEHUB_PUBLIC_URL (else the viewer's host the CDN
+ * forwards), IMAGEHUB_AUTH_SESSION_HOURS (default 8).
+ */
+import middy from '@middy/core';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { parseSessionSeconds } from '../core/auth.ts';
+import { ConfigError } from '../core/settings.ts';
+import { createDocumentClient } from '../store/clients.ts';
+import { createStores } from '../store/stores.ts';
+import { answerAuthRequest, MAX_AUTH_BODY_BYTES, type AuthDeps } from './answer-auth-request.ts';
+import { secretsFromSecretsManager } from './secrets.ts';
+
+export interface AuthSettings {
+  secretArn: string;
+  tableName: string;
+  publicUrl: string;
+  sessionSeconds: number;
+}
+
+export function parseAuthSettings(env: Record<string, string | undefined>): AuthSettings {
+  const secretArn = env.IMAGEHUB_AUTH_SECRET_ARN?.trim();
+  if (!secretArn) throw new ConfigError('invalid configuration: IMAGEHUB_AUTH_SECRET_ARN is required');
+  const tableName = env.TABLE_NAME?.trim();
+  if (!tableName) throw new ConfigError('invalid configuration: TABLE_NAME is required');
+  const publicUrl = env.IMAGEHUB_PUBLIC_URL?.trim() ?? '';
+  if (publicUrl && !/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(publicUrl)) throw new ConfigError(`invalid configuration: IMAGEHUB_PUBLIC_URL must be an http(s) URL, got "${publicUrl}"`);
+  let sessionSeconds: number;
+  try {
+    sessionSeconds = parseSessionSeconds(env.IMAGEHUB_AUTH_SESSION_HOURS);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+  return { secretArn, tableName, publicUrl: publicUrl.replace(/\/+$/, ''), sessionSeconds };
+}
+
+export function createAuthHandler(deps: AuthDeps, logger = new Logger({ serviceName: 'imagehub-auth' })) {
+  return middy(async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const raw = event.body ?? '';
+    const body = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+    if (Buffer.byteLength(body) > MAX_AUTH_BODY_BYTES) {
+      return { statusCode: 413, headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' }, body: 'request body too large\n' };
+    }
+    const request = {
+      method: event.requestContext.http.method,
+      path: event.rawPath,
+      query: event.queryStringParameters ?? {},
+      headers: event.headers ?? {},
+      ...(event.body !== undefined ? { body } : {}),
+      ...(event.cookies ? { cookies: event.cookies } : {}),
+    };
+    try {
+      const answer = await answerAuthRequest(request, deps);
+      // Payload 2.0 sets cookies through `cookies`, not a header.
+      const { 'set-cookie': setCookie, ...headers } = answer.headers;
+      const text = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body).toString('utf8');
+      return { statusCode: answer.status, headers, body: text, ...(setCookie ? { cookies: [setCookie] } : {}) };
+    } catch (error) {
+      // Never the password or the cookie: only the path and the error.
+      logger.error('auth request failed', { path: request.path, error: error instanceof Error ? error : String(error) });
+      return {
+        statusCode: 500,
+        headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'access-control-allow-origin': '*' },
+        body: 'internal error: the authorization service is unavailable; please retry\n',
+      };
+    }
+  }).use(injectLambdaContext(logger));
+}
+
+let cached: ReturnType<typeof createAuthHandler> | undefined;
+
+export const handler = (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+  if (!cached) {
+    const settings = parseAuthSettings(process.env);
+    const logger = new Logger({ serviceName: 'imagehub-auth' });
+    const stores = createStores(createDocumentClient(), settings.tableName, (message, details) => logger.warn(message, details));
+    cached = createAuthHandler(
+      {
+        items: stores.images,
+        secrets: secretsFromSecretsManager(settings.secretArn),
+        publicUrl: settings.publicUrl,
+        sessionSeconds: settings.sessionSeconds,
+      },
+      logger,
+    );
+  }
+  return cached(event, context);
+};
