@@ -35,13 +35,15 @@ import {
   pageLabel,
   parseObjectId,
   pickValue,
-  presentationRights,
   profile2,
   publishedOf,
   requiredStatementFor,
   SEE_ALSO_LABEL,
   sequenceUrlV2,
   thumbnailSize,
+  thumbnailServiceOf,
+  accessOf,
+  rightsInForce,
   TOP_COLLECTION_LABEL,
   topCollectionUrl,
   trimBase,
@@ -181,8 +183,9 @@ function service2(baseUrl: string, identifier: string, revision: string, capabil
 
 /** The stored thumbnail size under its 2.1 name (`full/{w},`), with the 2.1 service. */
 export function thumbnailForV2(baseUrl: string, image: ThumbnailSource, capabilities: ServiceCapabilities = DYNAMIC_SERVICE): ImageResource2 {
-  const service = service2(baseUrl, image.identifier, image.published.revision, capabilities);
-  const { size } = thumbnailSize(image.published);
+  const source = thumbnailServiceOf(baseUrl, image);
+  const service: ImageService2 = { '@context': IMAGE2_CONTEXT, '@id': source.version2, profile: profile2(capabilities) };
+  const { size } = thumbnailSize(source.published);
   return { '@id': `${service['@id']}/full/${size.width},/0/default.jpg`, '@type': 'dctypes:Image', format: 'image/jpeg', width: size.width, height: size.height, service };
 }
 
@@ -233,8 +236,9 @@ export function buildManifestV2(input: ManifestInput): Manifest2 {
   const canvases = input.images.map((image, i) => buildCanvasV2(baseUrl, objectId, image, i + 1, capabilities));
   const label = label2(manifestLabel(record, objectId), objectId);
   const description = text2(record.descriptions);
-  const attribution = requiredStatementFor(record)?.value.none?.[0];
-  const license = presentationRights(input.rights?.uri);
+  const statement = requiredStatementFor(record, accessOf(input.images))?.value;
+  const attribution = statement?.none?.[0] ?? statement?.en?.[0];
+  const license = rightsInForce(input.rights, input.images);
   const homepage = homepageFor(record, { none: [label] })?.[0];
   const getRecord = httpUri(input.seeAlso?.getRecordUrl);
   const navDate = navDateFor(record.dates);

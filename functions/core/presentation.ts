@@ -44,6 +44,8 @@ import type { Size } from './pyramid.ts';
 import { cleanObjectNumber, type Concept, type Creator, type Dimension, type LanguageMap, type MappedRecord, type ProductionDates } from './record.ts';
 import { recordKeys } from './record-keys.ts';
 import { canonicalRightsUri, type RightsDecision } from './rights.ts';
+import { AUTH2_CONTEXT, probeServiceFor, type AuthProbeService2 } from './auth.ts';
+import type { AccessDecision } from './access-policy.ts';
 
 export type { LanguageMap } from './record.ts';
 
@@ -168,6 +170,8 @@ export interface ImageService3Ref {
   type: 'ImageService3';
   profile: string;
   sizes?: Size[];
+  /** An access-controlled image's Auth 2.0 probe service (also in its info.json, Auth 2.0 §2.1). */
+  service?: AuthProbeService2[];
 }
 
 /** Presentation 3 admits older services in their own vocabulary (`@id`/`@type`), for 2.1-only viewers. */
@@ -176,6 +180,7 @@ export interface ImageService2Ref {
   '@type': 'ImageService2';
   profile: string;
   sizes?: Size[];
+  service?: AuthProbeService2[];
 }
 
 export interface ImageResource {
@@ -235,7 +240,8 @@ export interface ResourceRef {
 }
 
 export interface Manifest {
-  '@context': typeof PRESENTATION3_CONTEXT;
+  /** With Auth 2.0 services in it, the auth context first (Auth 2.0 §2.1). */
+  '@context': typeof PRESENTATION3_CONTEXT | [typeof AUTH2_CONTEXT, typeof PRESENTATION3_CONTEXT];
   id: string;
   type: 'Manifest';
   label: LanguageMap;
@@ -295,7 +301,7 @@ export interface ManifestInput {
 /** What a thumbnail needs of an image: its identifier and the published revision's stored sizes. */
 export interface ThumbnailSource {
   identifier: string;
-  published: Pick<PublishedPyramid, 'revision' | 'sizes' | 'maxSize'>;
+  published: Pick<PublishedPyramid, 'revision' | 'sizes' | 'maxSize' | 'substitute' | 'access'>;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -464,13 +470,37 @@ export function buildMetadata(record: MappedRecord, related: RelatedManifest[] =
   ];
 }
 
-/** Credit line and institution name, plain text (the predecessor's HTML is what viewers then had to sanitise). */
-export function requiredStatementFor(record: MappedRecord): MetadataEntry | undefined {
+/**
+ * Credit line and institution name, plain text (the predecessor's HTML is what viewers then had to sanitise), and
+ * why images are limited when they are (the access decisions' reasons, in English and Dutch).
+ */
+export function requiredStatementFor(record: MappedRecord, access: AccessDecision[] = []): MetadataEntry | undefined {
   const parts: string[] = [];
   for (const part of [record.rights.creditLine, record.institution?.name]) {
     if (part && !parts.some((p) => p.toLowerCase() === part.toLowerCase())) parts.push(part);
   }
+  const limited = access.filter((a) => a.policy !== 'open');
+  const reasons = (pick: (a: AccessDecision) => string) => [...new Set(limited.map(pick))];
+  if (limited.length > 0) {
+    const attribution = parts.join(' — ');
+    const join = (texts: string[]) => [attribution, ...texts].filter((t) => t !== '').join(' ');
+    return { label: ATTRIBUTION_LABEL, value: { en: [join(reasons((a) => a.reason))], nl: [join(reasons((a) => a.reasonNl))] } };
+  }
   return parts.length > 0 ? { label: ATTRIBUTION_LABEL, value: { none: [parts.join(' — ')] } } : undefined;
+}
+
+/** The access decisions of a manifest's images (private ones never reach a manifest). */
+export function accessOf(images: ImageItem[]): AccessDecision[] {
+  return images.map((image) => image.published?.access).filter((a): a is AccessDecision => a !== undefined);
+}
+
+/**
+ * The rights in force: the record's decision, unless the images' access decisions agree on another URI (a work
+ * whose every creator has entered the public domain since the record was harvested carries the Public Domain Mark).
+ */
+export function rightsInForce(rights: RightsDecision | undefined, images: ImageItem[]): string | undefined {
+  const fromAccess = [...new Set(accessOf(images).map((a) => a.rights).filter((r): r is string => r !== undefined))];
+  return presentationRights(fromAccess.length === 1 && accessOf(images).length === images.length ? fromAccess[0] : rights?.uri);
 }
 
 /**
@@ -544,10 +574,13 @@ export function thumbnailSize(published: Pick<PublishedPyramid, 'sizes' | 'maxSi
   return size ? { size, stored: true } : { size: published.maxSize, stored: false };
 }
 
-/** A stored whole-image size (static file, no rendering) with the service, so viewers can ask for others. */
+/**
+ * A stored whole-image size (static file, no rendering) with the service, so viewers can ask for others. A
+ * restricted-size image's thumbnail comes from its substitute, the size-limited version anyone may see.
+ */
 export function thumbnailFor(baseUrl: string, image: ThumbnailSource, capabilities: ServiceCapabilities = DYNAMIC_SERVICE): ImageResource {
-  const service = imageService3Url(baseUrl, image.identifier, image.published.revision);
-  const { size, stored } = thumbnailSize(image.published);
+  const { service, published } = thumbnailServiceOf(baseUrl, image);
+  const { size, stored } = thumbnailSize(published);
   return {
     id: `${service}/full/${stored ? `${size.width},${size.height}` : 'max'}/0/default.jpg`,
     type: 'Image',
@@ -558,13 +591,38 @@ export function thumbnailFor(baseUrl: string, image: ThumbnailSource, capabiliti
   };
 }
 
+/** The service and sizes a thumbnail is taken from: the image's own, or its substitute's when it is restricted. */
+export function thumbnailServiceOf(baseUrl: string, image: ThumbnailSource): { service: string; published: Pick<PublishedPyramid, 'sizes' | 'maxSize'>; version2: string } {
+  const sub = image.published.substitute;
+  if (sub && image.published.access?.policy === 'restricted-size') {
+    return {
+      service: `${trimBase(baseUrl)}/iiif/3/${sub.identifier}`,
+      version2: `${trimBase(baseUrl)}/iiif/2/${sub.identifier}`,
+      published: { sizes: sub.sizes, maxSize: { width: sub.width, height: sub.height } },
+    };
+  }
+  return {
+    service: imageService3Url(baseUrl, image.identifier, image.published.revision),
+    version2: imageService2Url(baseUrl, image.identifier, image.published.revision),
+    published: image.published,
+  };
+}
+
+/** The Auth 2.0 probe service of an image that is not open, else nothing. */
+export function authServicesOf(baseUrl: string, identifier: string, access: AccessDecision | undefined): AuthProbeService2[] | undefined {
+  return access && access.policy !== 'open' ? [probeServiceFor(trimBase(baseUrl), identifier)] : undefined;
+}
+
 /**
  * The painting body: `full/max` at the size `max` really is (within the size limits), with the 3.0 service and the
- * 2.1 service of the same revision, both listing the stored sizes.
+ * 2.1 service of the same revision, both listing the stored sizes. An access-controlled image is the resource most
+ * users would prefer to see (Auth 2.0 §5.2): its services carry the probe, whose substitute is the size-limited
+ * version for those not logged in.
  */
 export function imageBody(baseUrl: string, identifier: string, published: PublishedPyramid, capabilities: ServiceCapabilities = DYNAMIC_SERVICE): ImageResource {
   const service3 = imageService3Url(baseUrl, identifier, published.revision);
   const service2 = imageService2Url(baseUrl, identifier, published.revision);
+  const auth = authServicesOf(baseUrl, identifier, published.access);
   return {
     id: `${service3}/full/max/0/default.jpg`,
     type: 'Image',
@@ -572,8 +630,8 @@ export function imageBody(baseUrl: string, identifier: string, published: Publis
     width: published.maxSize.width,
     height: published.maxSize.height,
     service: [
-      { id: service3, type: 'ImageService3', profile: profile3(capabilities), sizes: sizesOf(published.sizes) },
-      { '@id': service2, '@type': 'ImageService2', profile: profile2(capabilities), sizes: sizesOf(published.sizes) },
+      { id: service3, type: 'ImageService3', profile: profile3(capabilities), sizes: sizesOf(published.sizes), ...(auth ? { service: auth } : {}) },
+      { '@id': service2, '@type': 'ImageService2', profile: profile2(capabilities), sizes: sizesOf(published.sizes), ...(auth ? { service: auth } : {}) },
     ],
   };
 }
@@ -671,8 +729,8 @@ export function buildManifest(input: ManifestInput): Manifest {
   const items = input.images.map((image, i) => buildCanvas(baseUrl, objectId, image, i + 1, capabilities));
   const label = manifestLabel(record, objectId);
   const summary = languageMap(record.descriptions);
-  const requiredStatement = requiredStatementFor(record);
-  const rights = presentationRights(input.rights?.uri);
+  const requiredStatement = requiredStatementFor(record, accessOf(input.images));
+  const rights = rightsInForce(input.rights, input.images);
   const provider = providerFor(baseUrl, record, institution);
   const homepage = homepageFor(record, label);
   const seeAlso = seeAlsoFor(input.seeAlso);
@@ -683,8 +741,9 @@ export function buildManifest(input: ManifestInput): Manifest {
       .filter((r) => r.relation === 'isPartOf')
       .map((r): ResourceRef => ({ id: manifestUrl(baseUrl, 3, r.objectId), type: 'Manifest', label: labelOr(r.label, parseObjectId(r.objectId)!.objectNumber) })),
   ];
+  const authorised = input.images.some((image) => (image.published?.access?.policy ?? 'open') !== 'open');
   return {
-    '@context': PRESENTATION3_CONTEXT,
+    '@context': authorised ? [AUTH2_CONTEXT, PRESENTATION3_CONTEXT] : PRESENTATION3_CONTEXT,
     id: manifestUrl(baseUrl, 3, objectId),
     type: 'Manifest',
     label,

@@ -126,6 +126,9 @@ async function answerManifest(request: PresentationRequest, deps: PresentationDe
   }
   if (parts.images.length === 0) {
     await repairSummary(deps, objectId, parts);
+    if (parts.withheld > 0) {
+      throw new NotFound(`object ${objectId} has no image cleared for public use, and a manifest needs at least one image`);
+    }
     throw new NotFound(`object ${objectId} has a record but no image is ready yet, and a manifest needs at least one image; it appears as soon as an image of it is ingested`);
   }
   // Independent reads, in parallel.

@@ -54,7 +54,10 @@ export interface InstitutionEntry {
 /** The object's record and ready images, as a manifest is built from them. */
 export interface ObjectParts {
   record: MirroredRecord & { record: MappedRecord };
+  /** The ready images the public may know of, in canvas order: private ones are left out (core/access-policy.ts). */
   images: ImageItem[];
+  /** Ready images left out because they are private: counted, never described. */
+  withheld: number;
 }
 
 const summaryKey = (objectId: string) => ({ pk: `OBJECT#${objectId}`, sk: 'OBJECT' });
@@ -93,7 +96,9 @@ export class ObjectSummaries {
       if (at >= 0) images[at] = fresh;
       else if (fresh.status === 'ready') images = orderImages(record.record, [...images, fresh]);
     }
-    return { record, images: images.filter((image) => image.status === 'ready' && image.published !== undefined) };
+    const ready = images.filter((image) => image.status === 'ready' && image.published !== undefined);
+    const visible = ready.filter((image) => image.published!.access?.policy !== 'private');
+    return { record, images: visible, withheld: ready.length - visible.length };
   }
 
   async get(objectId: string): Promise<ObjectSummary | undefined> {

@@ -402,22 +402,28 @@ describe('configuration', () => {
   });
 
   it('refuses access settings out of range, unknown policies and malformed institution lists, each named', () => {
-    expect(problemsOf({
+    const problems = problemsOf({
       settings: {
         IMAGEHUB_ACCESS_MAX_LONG_SIDE: '8',
         IMAGEHUB_ACCESS_DEFAULT: 'closed',
-        IMAGEHUB_ACCESS_INSTITUTIONS: 'mskgent.be=secret,kmska.be,mskgent.be=open,mskgent.be=private',
+        IMAGEHUB_ACCESS_INSTITUTIONS: 'mskgent.be=secret,kmska.be',
         IMAGEHUB_AUTH_SESSION_HOURS: '721',
       },
-    })).toEqual([
-      'settings.IMAGEHUB_ACCESS_MAX_LONG_SIDE must be an integer between 16 and 100000, got "8"',
-      'settings.IMAGEHUB_ACCESS_DEFAULT must be one of open, restricted-size, private, got "closed"',
-      'settings.IMAGEHUB_ACCESS_INSTITUTIONS: the policy of mskgent.be must be one of open, restricted-size, private, got "secret"',
-      'settings.IMAGEHUB_ACCESS_INSTITUTIONS must be institution=policy pairs separated by commas (e.g. mskgent.be=restricted-size,kmska.be=open), got "kmska.be"',
-      'settings.IMAGEHUB_ACCESS_INSTITUTIONS names mskgent.be twice',
+    });
+    // The IMAGEHUB_ACCESS_* problems are the functions' own parser's words (functions/core/access-policy.ts).
+    expect(problems).toEqual([
+      expect.stringMatching(/^settings\.IMAGEHUB_ACCESS_MAX_LONG_SIDE .*16.*100000.*"8"/),
+      expect.stringMatching(/^settings\.IMAGEHUB_ACCESS_DEFAULT .*"closed"/),
+      expect.stringMatching(/^settings\.IMAGEHUB_ACCESS_INSTITUTIONS .*mskgent\.be=secret/),
+      expect.stringMatching(/^settings\.IMAGEHUB_ACCESS_INSTITUTIONS .*kmska\.be/),
       'settings.IMAGEHUB_AUTH_SESSION_HOURS must be an integer between 1 and 720, got "721"',
     ]);
-    expect(problemsOf({ 'settings.IMAGEHUB_AUTH_SESSION_HOURS': '0' })).toEqual(['settings.IMAGEHUB_AUTH_SESSION_HOURS must be an integer between 1 and 720, got "0"']);
+    expect(problemsOf({ 'settings.IMAGEHUB_ACCESS_INSTITUTIONS': 'mskgent.be=open,mskgent.be=private' })).toEqual([
+      expect.stringMatching(/^settings\.IMAGEHUB_ACCESS_INSTITUTIONS .*mskgent\.be/),
+    ]);
+    for (const hours of ['0', '1.5', 'eight']) {
+      expect(problemsOf({ 'settings.IMAGEHUB_AUTH_SESSION_HOURS': hours }), hours).toEqual([`settings.IMAGEHUB_AUTH_SESSION_HOURS must be an integer between 1 and 720, got "${hours}"`]);
+    }
     expect(problemsOf({ 'settings.IMAGEHUB_ACCESS_MAX_LONG_SIDE': '800.5' })).toHaveLength(1);
   });
 
