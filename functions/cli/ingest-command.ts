@@ -13,6 +13,7 @@ import { basename, extname, join, relative, sep } from 'node:path';
 import { Transform } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { accessFlagsFromMetadata } from '../core/access-policy.ts';
 import { identifierForKey, IMAGE_EXTENSIONS } from '../core/identifier.ts';
 import type { ImageItem } from '../core/image-item.ts';
 import { imageServiceId } from '../core/info-json.ts';
@@ -22,7 +23,7 @@ import { bar, ProgressLine, type Output } from './progress.ts';
 import { COMMON_OPTIONS, resolveTarget, TARGET_OPTIONS, targetHelp, UsageError, type Target } from './target.ts';
 
 export const INGEST_HELP = `Usage:
-  imagehub ingest PATH… [--prefix INSTITUTION/] [--no-wait] [--timeout SECONDS] [--json] [options]
+  imagehub ingest PATH… [--prefix INSTITUTION/] [--access POLICY] [--no-wait] [--timeout SECONDS] [--json] [options]
 
 Upload image files, or folders of them, to the ingest bucket, wait until each image is ready (or failed), and
 summarise: identifier, status, the reason of a failure, and the info.json URL of each ready image.
@@ -36,6 +37,10 @@ Keys and identifiers:
   --prefix PREFIX      put the keys under PREFIX, conventionally the institution's domain (--prefix mskgent.be/)
   Keys the ingest would ignore or refuse (no usable characters, too long, two files for one identifier) are
   listed with the reason and not uploaded.
+
+Access (who may see the pixels; without it the record's rights and the institution default decide):
+  --access POLICY      open, restricted-size (in copyright: shown up to the configured size without a login) or
+                       private (not cleared for public use); stored as the S3 metadata \`access\` of each upload
 
 Waiting:
   --no-wait            stop after uploading (the ingest continues; see \`imagehub status\`)
@@ -93,6 +98,7 @@ export async function ingestCommand(args: string[], io: CommandIo): Promise<numb
     allowPositionals: true,
     options: {
       prefix: { type: 'string' },
+      access: { type: 'string' },
       'no-wait': { type: 'boolean' },
       timeout: { type: 'string' },
       ...TARGET_OPTIONS,
@@ -108,6 +114,12 @@ export async function ingestCommand(args: string[], io: CommandIo): Promise<numb
   const timeoutSeconds = values.timeout === undefined ? 600 : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) throw new UsageError(`--timeout must be a number of seconds above 0, got "${values.timeout}"`);
   const prefix = normalisePrefix(values.prefix);
+  const metadata: Record<string, string> = {};
+  if (values.access !== undefined) {
+    const { problems } = accessFlagsFromMetadata({ access: values.access });
+    if (problems.length > 0) throw new UsageError(`--access: ${problems.join('; ')}`);
+    metadata.access = values.access;
+  }
 
   const { candidates, results } = await collect(positionals, prefix);
   if (candidates.length === 0 && !results.some((r) => r.status === 'refused')) {
@@ -119,7 +131,7 @@ export async function ingestCommand(args: string[], io: CommandIo): Promise<numb
     const bucket = values.bucket ?? target.ingestBucket;
     if (!bucket) throw new UsageError('the ingest bucket is not known for this deployment: name it with --bucket NAME (or $IMAGEHUB_INGEST_BUCKET)');
     io.stderr.write(`uploading ${candidates.length} file${candidates.length === 1 ? '' : 's'} to bucket ${bucket} of ${target.description}\n`);
-    const uploaded = await uploadAll(candidates, bucket, target, io.stderr, results);
+    const uploaded = await uploadAll(candidates, bucket, target, io.stderr, results, metadata);
     if (!values['no-wait'] && uploaded.length > 0) await waitForIngest(uploaded, target, io.stderr, timeoutSeconds * 1000, results);
     else for (const file of uploaded) results.push({ path: file.path, key: file.key, identifier: file.identifier, status: 'uploaded' });
     report(results, io.stdout, values.json === true, timeoutSeconds);
@@ -196,7 +208,14 @@ async function walk(root: string, dir: string, prefix: string, found: { path: st
   }
 }
 
-async function uploadAll(candidates: Candidate[], bucket: string, target: Target, out: Output, results: FileResult[]): Promise<Uploaded[]> {
+async function uploadAll(
+  candidates: Candidate[],
+  bucket: string,
+  target: Target,
+  out: Output,
+  results: FileResult[],
+  metadata: Record<string, string> = {},
+): Promise<Uploaded[]> {
   const totalBytes = candidates.reduce((sum, c) => sum + c.size, 0);
   const progress = new ProgressLine(out, 2_000);
   let sentBytes = 0;
@@ -229,6 +248,7 @@ async function uploadAll(candidates: Candidate[], bucket: string, target: Target
             Body: createReadStream(file.path).pipe(counter),
             ContentLength: file.size,
             ContentType: CONTENT_TYPES[ext] ?? 'application/octet-stream',
+            ...(Object.keys(metadata).length > 0 ? { Metadata: metadata } : {}),
           }),
         );
         uploaded.push({ ...file, etag: (response.ETag ?? '').replace(/^"|"$/g, ''), startedAt });

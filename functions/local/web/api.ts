@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
+import { accessFlagsFromMetadata } from '../../core/access-policy.ts';
 import { identifierForKey, isIdentifier } from '../../core/identifier.ts';
 import { repositoryUrlOf } from '../../core/mirror.ts';
 import {
@@ -272,7 +273,7 @@ export async function answerApi(req: IncomingMessage, res: ServerResponse, url: 
     const q = url.searchParams;
     if (path.startsWith('upload/')) {
       if (method !== 'PUT') return methodNotAllowed(res, 'PUT');
-      return json(res, 202, await upload(req, deps, decode(path.slice('upload/'.length))));
+      return json(res, 202, await upload(req, deps, decode(path.slice('upload/'.length)), url.searchParams.get('access') ?? undefined));
     }
     if (!get) return methodNotAllowed(res, 'GET, HEAD');
     if (path === 'institutions') return json(res, 200, await institutions(deps));
@@ -313,13 +314,20 @@ async function lidoXml(res: ServerResponse, deps: WebDeps, objectId: string): Pr
  * Streams the body into the ingest bucket under `key` (through a temporary file: S3 wants the length up front and
  * the body may be large), as an upload to S3 would; the ingest then runs as for any upload.
  */
-async function upload(req: IncomingMessage, deps: WebDeps, key: string): Promise<Record<string, unknown>> {
+async function upload(req: IncomingMessage, deps: WebDeps, key: string, access?: string): Promise<Record<string, unknown>> {
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new BadRequest(`the key is longer than ${MAX_KEY_BYTES} bytes`);
   if (key.startsWith('/')) throw new BadRequest(`the key "${key}" starts with "/"`);
   const result = identifierForKey(key);
   if (result.kind !== 'identifier') {
     req.resume();
     throw new BadRequest(`"${key}" cannot become an image: ${result.reason}`);
+  }
+  if (access !== undefined) {
+    const { problems } = accessFlagsFromMetadata({ access });
+    if (problems.length > 0) {
+      req.resume();
+      throw new BadRequest(`access: ${problems.join('; ')}`);
+    }
   }
   const at = new Date().toISOString();
   const dir = mkdtempSync(join(tmpdir(), 'imagehub-upload-'));
@@ -329,7 +337,10 @@ async function upload(req: IncomingMessage, deps: WebDeps, key: string): Promise
     const { size } = await stat(file);
     if (size === 0) throw new BadRequest(`"${key}" is empty: send the image's bytes as the request body`);
     const type = req.headers['content-type'];
-    await deps.ingest.putFile(key, file, { contentType: type && /^image\/[\w.+-]+$/.test(type) ? type : 'application/octet-stream' });
+    await deps.ingest.putFile(key, file, {
+      contentType: type && /^image\/[\w.+-]+$/.test(type) ? type : 'application/octet-stream',
+      ...(access !== undefined ? { metadata: { access } } : {}),
+    });
     deps.notify?.(JSON.stringify({
       Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: deps.ingest.bucket }, object: { key: encodeKeyLikeS3(key), size } } }],
     }));

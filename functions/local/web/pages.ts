@@ -148,6 +148,7 @@ const drop = document.getElementById('drop');
 const input = document.getElementById('files');
 const folder = document.getElementById('folder');
 const list = document.getElementById('list');
+const access = document.getElementById('access');
 const cell = (text, cls) => { const el = document.createElement('span'); el.textContent = text; if (cls) el.className = cls; return el; };
 function keyFor(name) {
   const prefix = folder.value.trim().replace(/^\\/+|\\/+$/g, '');
@@ -156,7 +157,7 @@ function keyFor(name) {
 function put(key, file, progress) {
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('PUT', '/api/upload/' + key.split('/').map(encodeURIComponent).join('/'));
+    xhr.open('PUT', '/api/upload/' + key.split('/').map(encodeURIComponent).join('/') + (access.value ? '?access=' + encodeURIComponent(access.value) : ''));
     xhr.upload.onprogress = (event) => { if (event.lengthComputable) { progress.max = event.total; progress.value = event.loaded; } };
     xhr.onload = () => { let body = {}; try { body = JSON.parse(xhr.responseText); } catch (error) { body = { error: xhr.responseText }; } resolve({ status: xhr.status, body }); };
     xhr.onerror = () => resolve({ status: 0, body: { error: 'the upload did not reach imagehub' } });
@@ -229,6 +230,12 @@ function uploadPage(query: URLSearchParams): string {
 <p>Files go into the ingest bucket under <code>{folder}/{file name}</code>; the folder is conventionally the institution's domain, so
 <code>mskgent.be</code> + <code>1829-A.jpg</code> becomes image <code>mskgent.be:1829-A</code>, the image of object <code>mskgent.be:1829-A</code> once its record is loaded.</p>
 <p><label>Folder (institution) <input type="text" id="folder" value="${e(folder)}" placeholder="e.g. mskgent.be"></label></p>
+<p><label>Access <select id="access">
+<option value="">decided by the record's rights and the institution's default</option>
+<option value="open">open: full resolution for everyone</option>
+<option value="restricted-size">restricted-size: in copyright, limited size without a login</option>
+<option value="private">private: not cleared for public use</option>
+</select></label></p>
 <div id="drop"><p>Drop image files here, or</p><input type="file" id="files" multiple accept="image/*,.tif,.tiff,.jp2,.jpf,.jpx,.heic,.heif"></div>
 <ul class="files" id="list"></ul>
 <script>${UPLOAD_SCRIPT}</script>`);
