@@ -15,6 +15,7 @@ import { MalformedEventError, objectEventsFromMessage } from '../core/s3-events.
 import { parseAccessSettings } from '../core/access-policy.ts';
 import { parseIngestSettings } from '../core/settings.ts';
 import { AccessReview } from '../access/review.ts';
+import { cloudFrontInvalidator } from '../store/cdn-invalidation.ts';
 import { createDocumentClient, createS3Client } from '../store/clients.ts';
 import { createStores } from '../store/stores.ts';
 import { ObjectStore } from '../store/object-store.ts';
@@ -87,6 +88,8 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
         items: stores.images,
         settings,
         decideAccess: (request) => access.decide(request),
+        // A tightened access withdraws the CDN's copies too (IMAGEHUB_DISTRIBUTION_ID, set by the stack).
+        ...(process.env.IMAGEHUB_DISTRIBUTION_ID?.trim() ? { invalidate: cloudFrontInvalidator(process.env.IMAGEHUB_DISTRIBUTION_ID.trim()) } : {}),
       },
       logger,
       maxReceiveCount: Number(process.env.INGEST_MAX_RECEIVE_COUNT ?? '3'),

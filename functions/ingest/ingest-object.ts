@@ -211,7 +211,7 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       files: bytes.files,
       bytes: bytes.bytes,
       ...(pyramid.rights ? { rights: pyramid.rights } : {}),
-      ...(access.policy !== 'open' ? { access } : {}),
+      access,
       ...(substitute ? { substitute: describeSubstitute(substitute.identifier, substitute.rendered) } : {}),
     };
 

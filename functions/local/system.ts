@@ -36,6 +36,8 @@ export interface LocalSystemOptions {
   quiet?: boolean;
   /** Fetch the viewers' bundles at start rather than on the first `/viewer/` request; default: when not quiet. */
   prefetchViewers?: boolean;
+  /** The access review's clock (tests of the public-domain day); default: the real one. */
+  now?: () => Date;
 }
 
 export interface LocalSystem {
@@ -103,6 +105,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
       records: stores.records,
       images: stores.images,
       settings: accessSettings,
+      ...(options.now ? { now: options.now } : {}),
       republish: (item) => Promise.resolve(republish(republishMessage(item))),
       log: (message, details) => log(`${message}: ${JSON.stringify(details)}`),
     });

@@ -146,7 +146,7 @@ describe('configuration from CDK context', () => {
     const read = new Set<string>();
     const recorder = new Proxy({}, { get: (_target, name) => (read.add(String(name)), undefined) });
     expect(() => parseIngestSettings(recorder)).toThrow(); // the required names are missing: it still reads them all
-    const stackSets = ['IMAGEHUB_PUBLIC_URL', 'DERIVATIVE_BUCKET', 'TABLE_NAME'];
+    const stackSets = ['IMAGEHUB_PUBLIC_URL', 'DERIVATIVE_BUCKET', 'IMAGEHUB_PROTECTED_BUCKET', 'TABLE_NAME'];
     expect([...read].filter((name) => !stackSets.includes(name)).sort()).toEqual([...INGEST_DEPLOYMENT_SETTINGS].sort());
   });
 
