@@ -222,6 +222,13 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       : previous?.published && previous.published.revision !== revision
         ? previous.published
         : previous?.superseded;
+    if (tightened) {
+      // Withdrawn before the item names the new revision: if the CDN refuses, the retry finds the access still
+      // differing and does all of it again, so no cached copy outlives a tightening unnoticed.
+      deps.log?.('access tightened: previous revisions withdrawn', { identifier, before: previous?.published?.access?.policy ?? 'open', after: access.policy });
+      for (const store of storesOf(deps)) await pruneRevisions(store, identifier, [revision]);
+      await deps.invalidate?.([`/iiif/3/${identifier}*`, `/iiif/2/${identifier}*`]);
+    }
     const stillLatest = await deps.items.publish(identifier, attempt, { source, published, ...(superseded ? { superseded } : {}), embedded, links, timings }, now());
     if (!stillLatest) {
       // A newer upload claimed the identifier while this one rendered: withdraw this revision unless it is live.
@@ -231,10 +238,6 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
     }
     // Clients that loaded the previous info.json keep working: its revision stays until the next replacement.
     for (const store of storesOf(deps)) await pruneRevisions(store, identifier, [revision, superseded?.revision]);
-    if (tightened) {
-      deps.log?.('access tightened: previous revisions withdrawn', { identifier, before: previous?.published?.access?.policy ?? 'open', after: access.policy });
-      await deps.invalidate?.([`/iiif/3/${identifier}*`, `/iiif/2/${identifier}*`]);
-    }
     return { status: 'ready', identifier, revision, files: bytes.files };
   } finally {
     await rm(workDir, { recursive: true, force: true });
