@@ -21,8 +21,10 @@ import {
   FunctionRuntime,
   HeadersFrameOption,
   OriginProtocolPolicy,
+  OriginRequestCookieBehavior,
   OriginRequestHeaderBehavior,
   OriginRequestPolicy,
+  OriginRequestQueryStringBehavior,
   HttpVersion,
   PriceClass,
   ResponseHeadersPolicy,
@@ -32,15 +34,24 @@ import {
 import { HttpOrigin, OriginGroup, S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+// The access cookie (issue 8): a signed staff session, set by the auth services under `/iiif/auth/` and verified by
+// the Image API. Forwarded to those origins, never part of an image's cache key.
+import { ACCESS_COOKIE } from '../functions/core/auth.ts';
 import { CORS_HEADERS, FORWARDED_HOST } from '../functions/core/http-headers.ts';
 import { buildViewerRequestFunction } from '../functions/edge/build.ts';
 
+/** Query parameters of the Auth 2.0 services: the access service's `origin`, the token service's `messageId` and `origin`. */
+export const AUTH_QUERY_PARAMETERS = ['origin', 'messageId'] as const;
+
 export interface CdnProps {
+  /** The public derivative store. Only this bucket is an origin: the protected store never is. */
   derivatives: IBucket;
   /** The Image API's domain (`{id}.execute-api.{region}.amazonaws.com`): S3 misses fall back to it. */
   imageApiDomain?: string;
   /** The Presentation API's domain: `/iiif/presentation/*` goes to it. */
   presentationApiDomain?: string;
+  /** The IIIF Auth API's domain: `/iiif/auth/*` goes to it, uncached. */
+  authApiDomain?: string;
   /** A custom domain (e.g. iiif.museum.be) with its ACM certificate, which must live in us-east-1. */
   domain?: { name: string; certificate: ICertificate };
   priceClass?: PriceClass;
@@ -106,10 +117,18 @@ export class Cdn extends Construct {
           fallbackStatusCodes: [403, 404],
         })
       : stored;
-    // S3 ignores it; the Image API needs the viewer's host (set by the viewer-request function) for public URLs.
+    // S3 ignores it; the Presentation API needs the viewer's host (set by the viewer-request function) for public URLs.
     const forwardHost = new OriginRequestPolicy(this, 'ForwardHost', {
-      comment: 'imagehub: the viewer host, for the Image API',
+      comment: 'imagehub: the viewer host, for the Presentation API',
       headerBehavior: OriginRequestHeaderBehavior.allowList(FORWARDED_HOST),
+    });
+    // Images: the viewer's host as above, and the access cookie, which the Image API fallback verifies to serve
+    // authorised viewers beyond the public limit (S3 ignores it). Forwarded only: the cache key stays the path, and
+    // authorised answers say `Cache-Control: private`, so the CDN never shares them.
+    const forwardHostAndAccess = new OriginRequestPolicy(this, 'ForwardHostAndAccessCookie', {
+      comment: 'imagehub: the viewer host and the access cookie, for the Image API',
+      headerBehavior: OriginRequestHeaderBehavior.allowList(FORWARDED_HOST),
+      cookieBehavior: OriginRequestCookieBehavior.allowList(ACCESS_COOKIE),
     });
 
     // Manifests and collections change when records or images do: the origin says `s-maxage=10` and an ETag, so
@@ -142,11 +161,60 @@ export class Cdn extends Construct {
         }
       : {};
 
+    // The Auth 2.0 services answer per viewer: nothing is shared. CloudFront passes the Authorization header (the
+    // probe's bearer token) only when it is in the cache key, and refuses headers in the key of a policy whose TTLs
+    // are all 0: so the TTLs are 0/0/1 s. With a default TTL of 0 an answer without Cache-Control is never cached,
+    // and `no-store`/`private` are honoured (min TTL 0). Even if the origin said otherwise, everything that makes an
+    // answer personal (token, cookie, origin, messageId) is in the key, so one viewer's answer cannot reach another.
+    const authPolicy = new CachePolicy(this, 'Auth', {
+      comment: 'imagehub: IIIF Auth services, not shared (Authorization reaches the probe)',
+      cookieBehavior: CacheCookieBehavior.allowList(ACCESS_COOKIE),
+      headerBehavior: CacheHeaderBehavior.allowList('Authorization'),
+      queryStringBehavior: CacheQueryStringBehavior.allowList(...AUTH_QUERY_PARAMETERS),
+      minTtl: Duration.seconds(0),
+      defaultTtl: Duration.seconds(0),
+      maxTtl: Duration.seconds(1),
+    });
+    // The cookie (the login sets it, token and probe read it, logout clears it), the services' query parameters,
+    // the viewer's host (public URLs, the cookie's site) and the CORS request headers (the probe's preflight).
+    const authForward = new OriginRequestPolicy(this, 'AuthForward', {
+      comment: 'imagehub: access cookie, Auth query parameters, viewer host and CORS headers, for the Auth API',
+      cookieBehavior: OriginRequestCookieBehavior.allowList(ACCESS_COOKIE),
+      queryStringBehavior: OriginRequestQueryStringBehavior.allowList(...AUTH_QUERY_PARAMETERS),
+      headerBehavior: OriginRequestHeaderBehavior.allowList(FORWARDED_HOST, 'origin', 'access-control-request-method', 'access-control-request-headers'),
+    });
+    // No CORS here: the services set their own (the probe must allow the Authorization header; the login and token
+    // pages are no CORS resources). No frame options either: clients load the token service in an iframe.
+    const authHeaders = new ResponseHeadersPolicy(this, 'AuthHeaders', {
+      comment: 'imagehub: security headers for the Auth services (CORS is the origin\'s)',
+      securityHeadersBehavior: {
+        contentTypeOptions: { override: true },
+        strictTransportSecurity: { accessControlMaxAge: Duration.days(365), includeSubdomains: false, override: true },
+      },
+    });
+    const auth: Record<string, BehaviorOptions> = props.authApiDomain
+      ? {
+          '/iiif/auth/*': {
+            origin: new HttpOrigin(props.authApiDomain, { protocolPolicy: OriginProtocolPolicy.HTTPS_ONLY, readTimeout: Duration.seconds(30) }),
+            originRequestPolicy: authForward,
+            viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            // The login form POSTs.
+            allowedMethods: AllowedMethods.ALLOW_ALL,
+            cachedMethods: CachedMethods.CACHE_GET_HEAD,
+            cachePolicy: authPolicy,
+            responseHeadersPolicy: authHeaders,
+            compress: true,
+            // Sets the viewer-host header (auth paths are not rewritten).
+            functionAssociations: [{ function: viewerRequest, eventType: FunctionEventType.VIEWER_REQUEST }],
+          },
+        }
+      : {};
+
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'imagehub IIIF',
       defaultBehavior: {
         origin,
-        originRequestPolicy: forwardHost,
+        originRequestPolicy: forwardHostAndAccess,
         viewerProtocolPolicy: ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
         allowedMethods: AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
         cachedMethods: CachedMethods.CACHE_GET_HEAD_OPTIONS,
@@ -155,7 +223,7 @@ export class Cdn extends Construct {
         compress: true,
         functionAssociations: [{ function: viewerRequest, eventType: FunctionEventType.VIEWER_REQUEST }],
       },
-      additionalBehaviors: presentation,
+      additionalBehaviors: { ...presentation, ...auth },
       httpVersion: HttpVersion.HTTP2_AND_3,
       // With LIST access a request for `/` would list the bucket: serve a (missing) index object instead.
       defaultRootObject: 'index.html',

@@ -7,23 +7,24 @@
 import { Duration } from 'aws-cdk-lib';
 import { PriceClass } from 'aws-cdk-lib/aws-cloudfront';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { parseAccessSettings } from '../functions/core/access-policy.ts';
 import { ConfigError, parseIngestSettings } from '../functions/core/settings.ts';
 import type { ImagehubStackProps } from './imagehub-stack.ts';
 import { STAGES, type Stage } from './stage.ts';
 
 /** Every context key imagehub reads (besides `settings.IMAGEHUB_*`). */
 export const CONTEXT_KEYS = [
-  'stage', 'stackName', 'domainName', 'certificateArn', 'ingestBucketName', 'derivativeBucketName', 'priceClass',
+  'stage', 'stackName', 'domainName', 'certificateArn', 'ingestBucketName', 'derivativeBucketName', 'protectedBucketName', 'priceClass',
   'ingestMemoryMiB', 'ingestMaxConcurrency', 'oaiBaseUrl', 'oaiSet', 'oaiMetadataPrefix', 'harvestEveryMinutes',
   'rightsCsvUrl', 'copyrightsCsvUrl', 'logRetentionDays', 'masterVersionRetentionDays', 'alarmEmail', 'settings',
 ] as const;
 
 /**
- * The IMAGEHUB_* settings a deployment may set (`settings.IMAGEHUB_TILE_SIZE=256`): those parseIngestSettings reads,
- * but for IMAGEHUB_PUBLIC_URL, which the stack sets itself (the custom domain or the distribution's). A test keeps
- * this list equal to what parseIngestSettings reads.
+ * The IMAGEHUB_* settings of the image pipeline a deployment may set (`settings.IMAGEHUB_TILE_SIZE=256`): those
+ * parseIngestSettings reads, but for IMAGEHUB_PUBLIC_URL, which the stack sets itself (the custom domain or the
+ * distribution's). A test keeps this list equal to what parseIngestSettings reads.
  */
-export const DEPLOYMENT_SETTINGS = [
+export const INGEST_DEPLOYMENT_SETTINGS = [
   'IMAGEHUB_TILE_SIZE',
   'IMAGEHUB_MAX_INPUT_PIXELS',
   'IMAGEHUB_MAX_AREA',
@@ -33,10 +34,51 @@ export const DEPLOYMENT_SETTINGS = [
   'IMAGEHUB_MAX_INLINE_BYTES',
 ] as const;
 
+/**
+ * The rights-aware access settings (issue 8): the long side anyone may see of a restricted-size image, the default
+ * policy, per-institution defaults (`mskgent.be=restricted-size,kmska.be=open`) and how long a staff login lasts.
+ * Checked here by {@link accessSettingProblems}.
+ */
+export const ACCESS_DEPLOYMENT_SETTINGS = [
+  'IMAGEHUB_ACCESS_MAX_LONG_SIDE',
+  'IMAGEHUB_ACCESS_DEFAULT',
+  'IMAGEHUB_ACCESS_INSTITUTIONS',
+  'IMAGEHUB_AUTH_SESSION_HOURS',
+] as const;
+
+/** Every IMAGEHUB_* setting a deployment may set. */
+export const DEPLOYMENT_SETTINGS = [...INGEST_DEPLOYMENT_SETTINGS, ...ACCESS_DEPLOYMENT_SETTINGS] as const;
+
+/** The access settings among `settings`, for the functions that need only those (auth, access review, harvest). */
+export function accessSettingsOf(settings: Readonly<Record<string, string>> = {}): Record<string, string> {
+  return Object.fromEntries(Object.entries(settings).filter(([name]) => (ACCESS_DEPLOYMENT_SETTINGS as readonly string[]).includes(name)));
+}
+
+/**
+ * What is wrong with the access settings given (none: all good), each problem naming its setting: the
+ * IMAGEHUB_ACCESS_* ones by the functions' own parser (what a cold start would refuse), the session length as a
+ * whole number of hours from 1 to 720 (30 days).
+ */
+export function accessSettingProblems(settings: Readonly<Record<string, string>>): string[] {
+  const problems: string[] = [];
+  try {
+    parseAccessSettings(settings);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.message.replace(/^invalid configuration: /, '').split('; '));
+  }
+  const hours = settings.IMAGEHUB_AUTH_SESSION_HOURS;
+  if (hours !== undefined && (!/^\d+$/.test(hours) || Number(hours) < 1 || Number(hours) > 720)) {
+    problems.push(`IMAGEHUB_AUTH_SESSION_HOURS must be an integer between 1 and 720, got "${hours}"`);
+  }
+  return problems;
+}
+
 /** What the stack puts in the functions' environment itself; parseIngestSettings gets placeholders for them. */
 const SET_BY_THE_STACK = {
   IMAGEHUB_PUBLIC_URL: 'https://placeholder.cloudfront.net',
   DERIVATIVE_BUCKET: 'placeholder-derivatives',
+  IMAGEHUB_PROTECTED_BUCKET: 'placeholder-protected-derivatives',
   TABLE_NAME: 'placeholder-table',
 };
 
@@ -145,8 +187,15 @@ export function stackPropsFromContext(get: (key: string) => unknown, keys: Itera
   };
   const ingestBucketName = bucketName('ingestBucketName');
   const derivativeBucketName = bucketName('derivativeBucketName');
+  const protectedBucketName = bucketName('protectedBucketName');
   if (ingestBucketName !== undefined && ingestBucketName === derivativeBucketName) {
     problems.push('ingestBucketName and derivativeBucketName must differ: derivatives written to the ingest bucket would be ingested again');
+  }
+  if (protectedBucketName !== undefined && protectedBucketName === ingestBucketName) {
+    problems.push('ingestBucketName and protectedBucketName must differ: derivatives written to the ingest bucket would be ingested again');
+  }
+  if (protectedBucketName !== undefined && protectedBucketName === derivativeBucketName) {
+    problems.push('derivativeBucketName and protectedBucketName must differ: the CDN serves the derivative bucket to anyone, the protected one must stay out of its reach');
   }
 
   // Ingest sizing, retention, alarms.
@@ -207,6 +256,7 @@ export function stackPropsFromContext(get: (key: string) => unknown, keys: Itera
     ...(domainName && certificateArn ? { domainName, certificateArn } : {}),
     ...(ingestBucketName ? { ingestBucketName } : {}),
     ...(derivativeBucketName ? { derivativeBucketName } : {}),
+    ...(protectedBucketName ? { protectedBucketName } : {}),
     ...(priceClassName ? { priceClass: PRICE_CLASSES[priceClassName]! } : {}),
     ...(ingestMemoryMiB !== undefined ? { ingestMemoryMiB } : {}),
     ...(ingestMaxConcurrency !== undefined ? { ingestMaxConcurrency } : {}),
@@ -247,6 +297,7 @@ function settingsFromContext(get: (key: string) => unknown, keys: readonly strin
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.message.replace(/^invalid configuration: /, '').split('; ')) problems.push(`settings.${problem}`);
   }
+  for (const problem of accessSettingProblems(settings)) problems.push(`settings.${problem}`);
   return settings;
 }
 

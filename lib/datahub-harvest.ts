@@ -10,7 +10,9 @@ import { Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { grantQueueSend } from './access-review.ts';
 import { acknowledgeFunctionFindings } from './grants.ts';
 import { imagehubFunction } from './lambda-defaults.ts';
 
@@ -24,6 +26,13 @@ export interface DatahubHarvestProps {
   every?: Duration;
   /** Optional VKC authority files for rights decisions (RIGHTS.csv, Copyrights.csv URLs). */
   authorityFiles?: { rightsCsvUrl: string; copyrightsCsvUrl: string };
+  /**
+   * The ingest pipeline's queue: a changed record may change its images' access decisions, and the harvest asks for
+   * their review (a synthetic S3 event per image, as the daily access review sends).
+   */
+  ingestQueue?: IQueue;
+  /** IMAGEHUB_ACCESS_* settings, to decide whether a changed record changes its images' access. */
+  settings?: Record<string, string>;
   logRetention?: RetentionDays;
 }
 
@@ -45,7 +54,9 @@ export class DatahubHarvest extends Construct {
       reservedConcurrency: 1,
       ...(props.logRetention ? { logRetention: props.logRetention } : {}),
       environment: {
+        ...props.settings,
         TABLE_NAME: props.table.tableName,
+        ...(props.ingestQueue ? { IMAGEHUB_INGEST_QUEUE_URL: props.ingestQueue.queueUrl } : {}),
         OAI_BASE_URL: props.oaiBaseUrl,
         ...(props.set ? { OAI_SET: props.set } : {}),
         ...(props.metadataPrefix ? { OAI_METADATA_PREFIX: props.metadataPrefix } : {}),
@@ -56,6 +67,7 @@ export class DatahubHarvest extends Construct {
       },
     });
     props.table.grantReadWriteData(this.function);
+    if (props.ingestQueue) grantQueueSend(this.function, props.ingestQueue);
     acknowledgeFunctionFindings(this.function, { indexesOf: props.table });
 
     this.schedule = new Rule(this, 'Incremental', {

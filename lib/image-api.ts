@@ -12,7 +12,9 @@ import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { AUTH_SECRET_ENV, grantSecretRead } from './auth-api.ts';
 import { acknowledgeApiFindings, acknowledgeFunctionFindings, grantObjects } from './grants.ts';
 import { imagehubFunction } from './lambda-defaults.ts';
 
@@ -24,6 +26,10 @@ export const IMAGE_API_DEFAULTS = { memoryMiB: 2048, timeout: Duration.seconds(2
 
 export interface ImageApiProps {
   derivatives: IBucket;
+  /** Derivatives beyond what anyone may see (issue 8), served to authorised viewers only. */
+  protectedDerivatives: IBucket;
+  /** The HMAC key of access cookies (lib/auth-api.ts): the function verifies the `imagehub-access` cookie. */
+  signingKeySecret: ISecret;
   table: ITableV2;
   imagingLayer: ILayerVersion;
   /** `https://{custom domain}` when there is one; otherwise the function uses the host CloudFront forwards. */
@@ -50,14 +56,21 @@ export class ImageApi extends Construct {
         ...props.settings,
         ...(props.publicUrl ? { IMAGEHUB_PUBLIC_URL: props.publicUrl } : {}),
         DERIVATIVE_BUCKET: props.derivatives.bucketName,
+        IMAGEHUB_PROTECTED_BUCKET: props.protectedDerivatives.bucketName,
+        [AUTH_SECRET_ENV.signingKey]: props.signingKeySecret.secretArn,
         TABLE_NAME: props.table.tableName,
         POWERTOOLS_SERVICE_NAME: 'imagehub-image-api',
       },
     });
     // Reads tiles and items; writes only renders too large for a Lambda response, under their canonical URLs.
     grantObjects(this.function, props.derivatives, ['s3:GetObject', 's3:PutObject']);
+    // Protected files are read for authorised viewers and never written (renders beyond the public limit are
+    // answered `Cache-Control: private` and not stored). GetObject only: a missing key answers AccessDenied.
+    this.function.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [props.protectedDerivatives.arnForObjects('*')] }));
+    // The signing key only: verifying a cookie needs no staff password.
+    grantSecretRead(this.function, props.signingKeySecret);
     props.table.grantReadData(this.function);
-    acknowledgeFunctionFindings(this.function, { objectsOf: [props.derivatives], indexesOf: props.table });
+    acknowledgeFunctionFindings(this.function, { objectsOf: [props.derivatives, props.protectedDerivatives], indexesOf: props.table });
 
     this.api = new HttpApi(this, 'Api', {
       description: 'imagehub Image API (reached through CloudFront)',

@@ -10,7 +10,10 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import { IMAGING_LAYER_DIR } from '../layers/build-imaging-layer.ts';
+import { AccessReview } from './access-review.ts';
+import { AuthApi } from './auth-api.ts';
 import { Cdn } from './cdn.ts';
+import { accessSettingsOf } from './config.ts';
 import { DatahubHarvest, type DatahubHarvestProps } from './datahub-harvest.ts';
 import { ImageApi } from './image-api.ts';
 import { DerivativeStore } from './derivative-store.ts';
@@ -19,6 +22,7 @@ import { IngestPipeline } from './ingest-pipeline.ts';
 import { MetadataTable } from './metadata-table.ts';
 import { Monitoring } from './monitoring.ts';
 import { PresentationApi } from './presentation-api.ts';
+import { ProtectedStore } from './protected-store.ts';
 import { STAGE_POLICIES, type Stage } from './stage.ts';
 
 export interface ImagehubStackProps extends StackProps {
@@ -30,15 +34,20 @@ export interface ImagehubStackProps extends StackProps {
   /** Existing buckets to use instead of creating them. */
   ingestBucketName?: string;
   derivativeBucketName?: string;
+  /** An existing bucket for the protected derivatives (issue 8); it must not be an origin of any distribution. */
+  protectedBucketName?: string;
   priceClass?: PriceClass;
   ingestMemoryMiB?: number;
   ingestMaxConcurrency?: number;
-  /** IMAGEHUB_* settings passed to the functions (tile size, JPEG quality, pixel limit, maxArea). */
+  /**
+   * IMAGEHUB_* settings passed to the functions (tile size, JPEG quality, pixel limit, maxArea; the access settings
+   * IMAGEHUB_ACCESS_* and IMAGEHUB_AUTH_SESSION_HOURS), validated by lib/config.ts.
+   */
   settings?: Record<string, string>;
   /** Where the built imaging layer is (default: layers/imaging). */
   imagingLayerDir?: string;
   /** The data hub to mirror over OAI-PMH; without it no harvest is deployed (records can be loaded by the CLI). */
-  datahub?: Omit<DatahubHarvestProps, 'table' | 'logRetention'>;
+  datahub?: Omit<DatahubHarvestProps, 'table' | 'logRetention' | 'ingestQueue' | 'settings'>;
   /** The functions' log retention; default by stage. */
   logRetention?: RetentionDays;
   /** How long overwritten or deleted masters stay recoverable in a created ingest bucket (default 90 days). */
@@ -49,11 +58,14 @@ export interface ImagehubStackProps extends StackProps {
 
 export class ImagehubStack extends Stack {
   readonly derivatives: DerivativeStore;
+  readonly protectedDerivatives: ProtectedStore;
   readonly metadata: MetadataTable;
   readonly cdn: Cdn;
   readonly ingest: IngestPipeline;
   readonly imageApi: ImageApi;
   readonly presentationApi: PresentationApi;
+  readonly authApi: AuthApi;
+  readonly accessReview: AccessReview;
   readonly harvest?: DatahubHarvest;
   readonly monitoring: Monitoring;
   readonly stage: Stage;
@@ -71,13 +83,26 @@ export class ImagehubStack extends Stack {
       ...(props.derivativeBucketName ? { bucket: Bucket.fromBucketName(this, 'ExistingDerivatives', props.derivativeBucketName) } : {}),
       removalPolicy: policy.dataRemovalPolicy,
     });
+    this.protectedDerivatives = new ProtectedStore(this, 'ProtectedDerivatives', {
+      ...(props.protectedBucketName ? { bucket: Bucket.fromBucketName(this, 'ExistingProtectedDerivatives', props.protectedBucketName) } : {}),
+      removalPolicy: policy.dataRemovalPolicy,
+    });
     this.metadata = new MetadataTable(this, 'Metadata', {
       removalPolicy: policy.dataRemovalPolicy,
       deletionProtection: policy.tableDeletionProtection,
     });
     const customUrl = props.domainName ? `https://${props.domainName}` : undefined;
+    const accessSettings = accessSettingsOf(props.settings);
+    this.authApi = new AuthApi(this, 'AuthApi', {
+      table: this.metadata.table,
+      logRetention,
+      settings: accessSettings,
+      ...(customUrl ? { publicUrl: customUrl } : {}),
+    });
     this.imageApi = new ImageApi(this, 'ImageApi', {
       derivatives: this.derivatives.bucket,
+      protectedDerivatives: this.protectedDerivatives.bucket,
+      signingKeySecret: this.authApi.signingKeySecret,
       table: this.metadata.table,
       imagingLayer: imaging.layer,
       logRetention,
@@ -94,6 +119,7 @@ export class ImagehubStack extends Stack {
       derivatives: this.derivatives.bucket,
       imageApiDomain: Fn.parseDomainName(this.imageApi.api.apiEndpoint),
       presentationApiDomain: Fn.parseDomainName(this.presentationApi.api.apiEndpoint),
+      authApiDomain: Fn.parseDomainName(this.authApi.api.apiEndpoint),
       ...(props.priceClass ? { priceClass: props.priceClass } : {}),
       ...(props.domainName && props.certificateArn
         ? { domain: { name: props.domainName, certificate: Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn) } }
@@ -101,9 +127,11 @@ export class ImagehubStack extends Stack {
     });
     this.ingest = new IngestPipeline(this, 'Ingest', {
       derivatives: this.derivatives.bucket,
+      protectedDerivatives: this.protectedDerivatives.bucket,
       table: this.metadata.table,
       imagingLayer: imaging.layer,
       publicUrl: this.cdn.publicUrl,
+      distribution: this.cdn.distribution,
       removalPolicy: policy.dataRemovalPolicy,
       logRetention,
       ...(props.masterVersionRetentionDays ? { masterVersionRetentionDays: props.masterVersionRetentionDays } : {}),
@@ -113,13 +141,29 @@ export class ImagehubStack extends Stack {
       ...(props.settings ? { settings: props.settings } : {}),
     });
     this.imageApi.grantMasterReads(this.ingest.bucket);
+    this.accessReview = new AccessReview(this, 'AccessReview', {
+      table: this.metadata.table,
+      ingestQueue: this.ingest.queue,
+      protectedDerivatives: this.protectedDerivatives.bucket,
+      settings: accessSettings,
+      logRetention,
+    });
     if (props.datahub) {
-      this.harvest = new DatahubHarvest(this, 'DatahubHarvest', { table: this.metadata.table, logRetention, ...props.datahub });
+      this.harvest = new DatahubHarvest(this, 'DatahubHarvest', {
+        table: this.metadata.table,
+        logRetention,
+        ...props.datahub,
+        // A changed record asks for its images' access review through the ingest queue.
+        ingestQueue: this.ingest.queue,
+        settings: accessSettings,
+      });
     }
     this.monitoring = new Monitoring(this, 'Monitoring', {
       ingest: this.ingest,
       imageApi: this.imageApi,
       presentationApi: this.presentationApi,
+      authApi: this.authApi,
+      accessReview: this.accessReview,
       ...(this.harvest ? { harvest: this.harvest } : {}),
       distribution: this.cdn.distribution,
       ...(props.alarmEmail ? { alarmEmail: props.alarmEmail } : {}),

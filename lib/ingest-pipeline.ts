@@ -3,6 +3,7 @@
  * which writes tiles, sizes and info.json to the derivative store and an image item to the metadata table.
  */
 import { CfnOutput, Duration, type RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { IDistribution } from 'aws-cdk-lib/aws-cloudfront';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { ILayerVersion } from 'aws-cdk-lib/aws-lambda';
@@ -38,10 +39,17 @@ export const INGEST_DEFAULTS = {
 
 export interface IngestPipelineProps {
   derivatives: IBucket;
+  /** Derivatives beyond what anyone may see (restricted-size and private images; never reachable by the CDN). */
+  protectedDerivatives: IBucket;
   table: ITableV2;
   imagingLayer: ILayerVersion;
   /** The public base URL every info.json `id` starts with (the CDN's). */
   publicUrl: string;
+  /**
+   * The CDN: when an image's access is tightened the ingest function invalidates the paths that were public, so
+   * edge caches stop serving them (IMAGEHUB_DISTRIBUTION_ID, cloudfront:CreateInvalidation on it alone).
+   */
+  distribution?: IDistribution;
   /** A bucket the museum already uploads to; otherwise one is created. */
   ingestBucket?: IBucket;
   memoryMiB?: number;
@@ -120,6 +128,8 @@ export class IngestPipeline extends Construct {
         ...props.settings,
         IMAGEHUB_PUBLIC_URL: props.publicUrl,
         DERIVATIVE_BUCKET: props.derivatives.bucketName,
+        IMAGEHUB_PROTECTED_BUCKET: props.protectedDerivatives.bucketName,
+        ...(props.distribution ? { IMAGEHUB_DISTRIBUTION_ID: props.distribution.distributionId } : {}),
         TABLE_NAME: props.table.tableName,
         INGEST_MAX_RECEIVE_COUNT: String(INGEST_MAX_RECEIVE_COUNT),
         POWERTOOLS_SERVICE_NAME: 'imagehub-ingest',
@@ -137,8 +147,11 @@ export class IngestPipeline extends Construct {
     grantObjects(this.function, this.bucket, ['s3:GetObject', 's3:GetObjectVersion']);
     // Publishes revisions, and deletes superseded ones and a removed master's derivatives (DeleteObjects).
     grantObjects(this.function, props.derivatives, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
+    // The same on the protected store: what a revision publishes there, and deletes when it is superseded.
+    grantObjects(this.function, props.protectedDerivatives, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
     props.table.grantReadWriteData(this.function);
-    acknowledgeFunctionFindings(this.function, { objectsOf: [this.bucket, props.derivatives], indexesOf: props.table });
+    props.distribution?.grantCreateInvalidation(this.function);
+    acknowledgeFunctionFindings(this.function, { objectsOf: [this.bucket, props.derivatives, props.protectedDerivatives], indexesOf: props.table });
 
     this.deadLetterAlarm = new Alarm(this, 'DeadLettersAlarm', {
       alarmDescription: 'S3 events the ingest function gave up on: their image items say why (status failed)',

@@ -42,6 +42,8 @@ export const ALARM_THRESHOLDS = {
   /** A few errors of the request-serving functions in five minutes: a deployment or dependency gone wrong. */
   apiErrors: { count: 5, period: Duration.minutes(5) },
   harvestErrors: { count: 1, period: Duration.minutes(15) },
+  /** The daily access review: any failed run (EventBridge retries it twice; the next day's run catches up). */
+  accessReviewErrors: { count: 1, period: Duration.minutes(15) },
   throttles: { count: 1, period: Duration.minutes(5) },
   /** 5xx answers of an HTTP API (function errors, timeouts, throttles as CloudFront sees them from its origin). */
   api5xx: { count: 5, period: Duration.minutes(5) },
@@ -60,6 +62,10 @@ export interface MonitoringProps {
   ingest: MonitoredFunction & { queue: IQueue; deadLetterQueue: IQueue; deadLetterAlarm: Alarm };
   imageApi: MonitoredApi;
   presentationApi: MonitoredApi;
+  /** The IIIF Auth 2.0 services (lib/auth-api.ts). */
+  authApi: MonitoredApi;
+  /** The daily access review (lib/access-review.ts). */
+  accessReview: MonitoredFunction;
   harvest?: MonitoredFunction;
   distribution: Distribution;
   /** Subscribed to the alarm topic by email (AWS sends a confirmation message first). */
@@ -122,7 +128,7 @@ export class Monitoring extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
       }));
 
-    const { ingest, imageApi, presentationApi, harvest } = props;
+    const { ingest, imageApi, presentationApi, authApi, accessReview, harvest } = props;
     const t = ALARM_THRESHOLDS;
     const sum = (metric: Metric) => metric.with({ statistic: 'Sum' });
 
@@ -133,6 +139,10 @@ export class Monitoring extends Construct {
       sum(imageApi.function.metricErrors({ period: t.apiErrors.period })), t.apiErrors.count);
     atLeast('PresentationApiErrors', `imagehub Presentation API: ${t.apiErrors.count} or more failed invocations in ${t.apiErrors.period.toMinutes()} minutes`,
       sum(presentationApi.function.metricErrors({ period: t.apiErrors.period })), t.apiErrors.count);
+    atLeast('AuthApiErrors', `imagehub Auth API: ${t.apiErrors.count} or more failed invocations in ${t.apiErrors.period.toMinutes()} minutes`,
+      sum(authApi.function.metricErrors({ period: t.apiErrors.period })), t.apiErrors.count);
+    atLeast('AccessReviewErrors', 'imagehub access review: a daily run failed (images whose access changed are not yet republished; see the logs)',
+      sum(accessReview.function.metricErrors({ period: t.accessReviewErrors.period })), t.accessReviewErrors.count);
     if (harvest) {
       atLeast('HarvestErrors', 'imagehub harvest: a run failed (the next scheduled run resumes from the checkpoint; see the logs)',
         sum(harvest.function.metricErrors({ period: t.harvestErrors.period })), t.harvestErrors.count);
@@ -143,6 +153,7 @@ export class Monitoring extends Construct {
       ['Ingest', 'ingest', ingest.function],
       ['ImageApi', 'Image API', imageApi.function],
       ['PresentationApi', 'Presentation API', presentationApi.function],
+      ['AuthApi', 'Auth API', authApi.function],
     ] as const) {
       atLeast(`${name}Throttles`, `imagehub ${label}: throttled invocations (the account's concurrency is exhausted)`,
         sum(fn.metricThrottles({ period: t.throttles.period })), t.throttles.count);
@@ -155,6 +166,8 @@ export class Monitoring extends Construct {
       sum(imageApi.api.metricServerError({ period: t.api5xx.period })), t.api5xx.count);
     atLeast('PresentationApi5xx', `imagehub Presentation API: ${t.api5xx.count} or more 5xx answers in ${t.api5xx.period.toMinutes()} minutes`,
       sum(presentationApi.api.metricServerError({ period: t.api5xx.period })), t.api5xx.count);
+    atLeast('AuthApi5xx', `imagehub Auth API: ${t.api5xx.count} or more 5xx answers in ${t.api5xx.period.toMinutes()} minutes`,
+      sum(authApi.api.metricServerError({ period: t.api5xx.period })), t.api5xx.count);
 
     // The CDN: its metrics carry the dimensions DistributionId and Region=Global (CDK's own metric methods leave
     // out Region, which matches no data) and exist in us-east-1 only.
@@ -199,7 +212,7 @@ export class Monitoring extends Construct {
     this.dashboard = new Dashboard(this, 'Dashboard', { defaultInterval: Duration.days(1) });
     this.dashboard.addWidgets(
       new TextWidget({
-        markdown: `**imagehub** ${stack.stackName}: ingest, Image API, Presentation API, harvest and CDN. CDN metrics are read from ${CLOUDFRONT_METRICS_REGION}, where CloudFront publishes them.`,
+        markdown: `**imagehub** ${stack.stackName}: ingest, Image API, Presentation API, Auth API, access review, harvest and CDN. CDN metrics are read from ${CLOUDFRONT_METRICS_REGION}, where CloudFront publishes them.`,
         width: 24,
         height: 1,
       }),
@@ -227,6 +240,17 @@ export class Monitoring extends Construct {
       errors(imageApi.function, imageApi.api, 'Image API'),
       latency(presentationApi.api, 'Presentation API'),
       errors(presentationApi.function, presentationApi.api, 'Presentation API'),
+    );
+    this.dashboard.addWidgets(
+      latency(authApi.api, 'Auth API'),
+      errors(authApi.function, authApi.api, 'Auth API'),
+      graph('Access review runs and errors', [
+        accessReview.function.metricInvocations({ statistic: 'Sum', period: Duration.hours(1), label: 'runs' }),
+        accessReview.function.metricErrors({ statistic: 'Sum', period: Duration.hours(1), label: 'errors' }),
+      ]),
+      graph('Access review duration (ms)', [
+        accessReview.function.metricDuration({ statistic: 'Maximum', period: Duration.hours(1), label: 'max' }),
+      ]),
     );
     this.dashboard.addWidgets(
       harvest

@@ -326,6 +326,21 @@ describe('CDN', () => {
   });
 });
 
+describe('ingest and the CDN', () => {
+  it('may invalidate this distribution\'s paths (a tightened access withdraws public copies), and nothing else of CloudFront', () => {
+    const distributionId = Object.keys(resources(plain, 'AWS::CloudFront::Distribution'))[0]!;
+    expect(fn(plain, INGEST).env.IMAGEHUB_DISTRIBUTION_ID).toEqual({ Ref: distributionId });
+    expect(statementsOf(plain, INGEST).filter((s) => actionsOf([s]).some((a) => a.startsWith('cloudfront:')))).toEqual([
+      {
+        Effect: 'Allow',
+        Action: 'cloudfront:CreateInvalidation',
+        Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':cloudfront::123456789012:distribution/', { Ref: distributionId }]] },
+      },
+    ]);
+    for (const prefix of [IMAGE_API, AUTH, REVIEW]) expect(actionsOf(statementsOf(plain, prefix)).filter((a) => a.startsWith('cloudfront:')), prefix).toEqual([]);
+  });
+});
+
 describe('access review', () => {
   it('runs daily at 00:05 UTC on an EventBridge schedule', () => {
     const review = fn(plain, REVIEW);
