@@ -64,9 +64,10 @@ export class ImageApi extends Construct {
     });
     // Reads tiles and items; writes only renders too large for a Lambda response, under their canonical URLs.
     grantObjects(this.function, props.derivatives, ['s3:GetObject', 's3:PutObject']);
-    // Protected files are read for authorised viewers and never written (renders beyond the public limit are
-    // answered `Cache-Control: private` and not stored). GetObject only: a missing key answers AccessDenied.
-    this.function.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [props.protectedDerivatives.arnForObjects('*')] }));
+    // Protected files are read (for authorised viewers, and the levels a public render is made from) and never
+    // written: renders beyond the public limit are answered `Cache-Control: private` and not stored. With
+    // ListBucket a missing key is a 404 to the function, as on the public bucket, not an AccessDenied fault.
+    grantObjects(this.function, props.protectedDerivatives, ['s3:GetObject']);
     // The signing key only: verifying a cookie needs no staff password.
     grantSecretRead(this.function, props.signingKeySecret);
     props.table.grantReadData(this.function);

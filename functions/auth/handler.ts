@@ -3,8 +3,8 @@
  * `imagehub-access` cookie and the Authorization header forwarded). All the logic is in {@link answerAuthRequest};
  * this adapts it to API Gateway.
  *
- * Settings: IMAGEHUB_AUTH_SECRET_ARN and TABLE_NAME (required), IMAGEHUB_PUBLIC_URL (else the viewer's host the CDN
- * forwards), IMAGEHUB_AUTH_SESSION_HOURS (default 8).
+ * Settings: IMAGEHUB_AUTH_PASSWORD_SECRET_ARN, IMAGEHUB_AUTH_SIGNING_SECRET_ARN and TABLE_NAME (required),
+ * IMAGEHUB_PUBLIC_URL (else the viewer's host the CDN forwards), IMAGEHUB_AUTH_SESSION_HOURS (default 8).
  */
 import middy from '@middy/core';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -18,15 +18,17 @@ import { answerAuthRequest, MAX_AUTH_BODY_BYTES, type AuthDeps } from './answer-
 import { secretsFromSecretsManager } from './secrets.ts';
 
 export interface AuthSettings {
-  secretArn: string;
+  /** The staff password's secret and the signing key's (lib/auth-api.ts keeps them apart). */
+  secretArns: [string, string];
   tableName: string;
   publicUrl: string;
   sessionSeconds: number;
 }
 
 export function parseAuthSettings(env: Record<string, string | undefined>): AuthSettings {
-  const secretArn = env.IMAGEHUB_AUTH_SECRET_ARN?.trim();
-  if (!secretArn) throw new ConfigError('invalid configuration: IMAGEHUB_AUTH_SECRET_ARN is required');
+  const passwordArn = env.IMAGEHUB_AUTH_PASSWORD_SECRET_ARN?.trim();
+  const signingArn = env.IMAGEHUB_AUTH_SIGNING_SECRET_ARN?.trim();
+  if (!passwordArn || !signingArn) throw new ConfigError('invalid configuration: IMAGEHUB_AUTH_PASSWORD_SECRET_ARN and IMAGEHUB_AUTH_SIGNING_SECRET_ARN are required');
   const tableName = env.TABLE_NAME?.trim();
   if (!tableName) throw new ConfigError('invalid configuration: TABLE_NAME is required');
   const publicUrl = env.IMAGEHUB_PUBLIC_URL?.trim() ?? '';
@@ -37,7 +39,7 @@ export function parseAuthSettings(env: Record<string, string | undefined>): Auth
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-  return { secretArn, tableName, publicUrl: publicUrl.replace(/\/+$/, ''), sessionSeconds };
+  return { secretArns: [passwordArn, signingArn], tableName, publicUrl: publicUrl.replace(/\/+$/, ''), sessionSeconds };
 }
 
 export function createAuthHandler(deps: AuthDeps, logger = new Logger({ serviceName: 'imagehub-auth' })) {
@@ -83,7 +85,7 @@ export const handler = (event: APIGatewayProxyEventV2, context: Context): Promis
     cached = createAuthHandler(
       {
         items: stores.images,
-        secrets: secretsFromSecretsManager(settings.secretArn),
+        secrets: secretsFromSecretsManager(settings.secretArns),
         publicUrl: settings.publicUrl,
         sessionSeconds: settings.sessionSeconds,
       },

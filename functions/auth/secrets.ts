@@ -1,7 +1,7 @@
 /**
- * Where the staff password and the signing key come from: a Secrets Manager secret in AWS (JSON
- * `{"password": "…", "signingKey": "…"}`, read once per five minutes per Lambda instance), or `{data}/auth.json`
- * on one machine, generated on first start. IMAGEHUB_STAFF_PASSWORD overrides the local password.
+ * Where the staff password and the signing key come from: Secrets Manager in AWS (the stack's two secrets,
+ * `{"password": "…"}` and `{"signingKey": "…"}`, read once per five minutes per Lambda instance), or
+ * `{data}/auth.json` on one machine, generated on first start. IMAGEHUB_STAFF_PASSWORD overrides the local password.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -14,23 +14,34 @@ const CACHE_MS = 5 * 60 * 1000;
 /** Shorter keys would make the signatures guessable; Secrets Manager's generated strings are 32 characters. */
 const MIN_SIGNING_KEY_LENGTH = 32;
 
-/** The secret's JSON, checked: a clear error names what is wrong (never the values). */
-export function parseAuthSecrets(text: string, where: string): AuthSecrets {
+/** A secret's JSON object; a clear error names what is wrong (never the values). */
+function secretObject(text: string, where: string): Record<string, unknown> {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new Error(`${where}: the auth secret is not JSON; expected {"password": "…", "signingKey": "…"}`);
+    throw new Error(`${where}: the secret is not JSON`);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new Error(`${where}: the auth secret must be a JSON object {"password": "…", "signingKey": "…"}`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where}: the secret must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+function checkedSigningKey(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value.length < MIN_SIGNING_KEY_LENGTH) {
+    throw new Error(`${where}: "signingKey" must be a string of at least ${MIN_SIGNING_KEY_LENGTH} characters`);
   }
-  const { password, signingKey } = value as Record<string, unknown>;
-  if (typeof password !== 'string' || password.length === 0) throw new Error(`${where}: the auth secret lacks a non-empty string "password"`);
-  if (typeof signingKey !== 'string' || signingKey.length < MIN_SIGNING_KEY_LENGTH) {
-    throw new Error(`${where}: the auth secret's "signingKey" must be a string of at least ${MIN_SIGNING_KEY_LENGTH} characters`);
-  }
-  return { password, signingKey };
+  return value;
+}
+
+/** The auth secrets from one JSON object `{"password": "…", "signingKey": "…"}`, checked. */
+export function parseAuthSecrets(text: string, where: string): AuthSecrets {
+  return authSecretsOf(secretObject(text, where), where);
+}
+
+function authSecretsOf(value: Record<string, unknown>, where: string): AuthSecrets {
+  const { password, signingKey } = value;
+  if (typeof password !== 'string' || password.length === 0) throw new Error(`${where}: no non-empty string "password"`);
+  return { password, signingKey: checkedSigningKey(signingKey, where) };
 }
 
 export interface SecretsManagerOptions {
@@ -39,24 +50,30 @@ export interface SecretsManagerOptions {
 }
 
 /**
- * The secrets from Secrets Manager, cached: a Lambda instance reads the secret at most once per five minutes (a
- * rotated password is in force within that), and concurrent first calls share one read. Failures are not cached.
+ * Secrets Manager secrets' JSON objects merged (the stack keeps the staff password and the signing key in two
+ * secrets, so each function reads only what it needs), cached: a Lambda instance reads them at most once per five
+ * minutes (a changed password is in force within that), and concurrent first calls share one read. Failures are
+ * not cached.
  */
-export function secretsFromSecretsManager(
-  arn: string,
-  client: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({}),
-  options: SecretsManagerOptions = {},
-): () => Promise<AuthSecrets> {
+function cachedSecretObjects(
+  arns: readonly string[],
+  client: Pick<SecretsManagerClient, 'send'>,
+  options: SecretsManagerOptions,
+): () => Promise<Record<string, unknown>> {
   const cacheMs = options.cacheMs ?? CACHE_MS;
   const clock = options.now ?? Date.now;
-  let cached: { at: number; value: Promise<AuthSecrets> } | undefined;
+  let cached: { at: number; value: Promise<Record<string, unknown>> } | undefined;
   return () => {
     if (cached && clock() - cached.at < cacheMs) return cached.value;
     const value = (async () => {
-      const output = await client.send(new GetSecretValueCommand({ SecretId: arn }));
-      const text = output.SecretString ?? (output.SecretBinary ? Buffer.from(output.SecretBinary).toString('utf8') : undefined);
-      if (text === undefined) throw new Error(`secret ${arn}: no value`);
-      return parseAuthSecrets(text, `secret ${arn}`);
+      const merged: Record<string, unknown> = {};
+      for (const arn of arns) {
+        const output = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+        const text = output.SecretString ?? (output.SecretBinary ? Buffer.from(output.SecretBinary).toString('utf8') : undefined);
+        if (text === undefined) throw new Error(`secret ${arn}: no value`);
+        Object.assign(merged, secretObject(text, `secret ${arn}`));
+      }
+      return merged;
     })();
     const entry = { at: clock(), value };
     cached = entry;
@@ -65,6 +82,27 @@ export function secretsFromSecretsManager(
     });
     return value;
   };
+}
+
+/** The staff password and the signing key (the auth service), from one or more secrets. */
+export function secretsFromSecretsManager(
+  arns: string | readonly string[],
+  client: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({}),
+  options: SecretsManagerOptions = {},
+): () => Promise<AuthSecrets> {
+  const list = typeof arns === 'string' ? [arns] : arns;
+  const read = cachedSecretObjects(list, client, options);
+  return async () => authSecretsOf(await read(), `secrets ${list.join(', ')}`);
+}
+
+/** The signing key alone (the Image API checks cookies; it never needs, nor may read, the password). */
+export function signingKeyFromSecretsManager(
+  arn: string,
+  client: Pick<SecretsManagerClient, 'send'> = new SecretsManagerClient({}),
+  options: SecretsManagerOptions = {},
+): () => Promise<string> {
+  const read = cachedSecretObjects([arn], client, options);
+  return async () => checkedSigningKey((await read()).signingKey, `secret ${arn}`);
 }
 
 export interface LocalAuth {

@@ -362,7 +362,11 @@ export const TOKEN_ERROR_TEXTS: Record<TokenErrorProfile, { heading: LanguageMap
   },
   missingAspect: {
     heading: { en: ['Not signed in'], nl: ['Niet aangemeld'] },
-    note: { en: ['Sign in with the staff password to see this image in full.'], nl: ['Meld u aan met het wachtwoord voor medewerkers om deze afbeelding volledig te zien.'] },
+    // Also what a browser that blocks third-party cookies shows after a successful sign-in: say so, or staff loop.
+    note: {
+      en: ['Sign in with the staff password to see this image in full. Signed in already? Then this browser blocks the sign-in cookie for this site inside the viewer (third-party cookies): allow cookies for it, or open the image on its own site.'],
+      nl: ['Meld u aan met het wachtwoord voor medewerkers om deze afbeelding volledig te zien. Al aangemeld? Dan blokkeert deze browser het aanmeldcookie van deze site in de viewer (cookies van derden): sta cookies voor die site toe, of open de afbeelding op haar eigen site.'],
+    },
   },
   invalidAspect: {
     heading: { en: ['Sign-in not recognised'], nl: ['Aanmelding niet herkend'] },

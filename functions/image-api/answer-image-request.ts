@@ -124,6 +124,9 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
     };
   }
 
+  // Before anything is resolved against the image: an error about a region or size would tell its dimensions.
+  if (policy === 'private' && !authorised) throw refusal(deps, published, undefined, identifier);
+
   const resolved = resolveImageRequest(parsed.request, {
     width: published.width,
     height: published.height,
@@ -273,10 +276,10 @@ function unauthorisedInfo(deps: ImageApiDeps, version: ApiVersion, requested: st
 }
 
 /** Why a request is refused, with what the caller may ask instead. */
-function refusal(deps: ImageApiDeps, published: PublishedPyramid, r: ResolvedImageRequest, identifier: string): ImageRequestError {
+function refusal(deps: ImageApiDeps, published: PublishedPyramid, r: ResolvedImageRequest | undefined, identifier: string): ImageRequestError {
   const access = published.access;
   const why = access?.reason ?? 'This image is not public.';
-  if (access?.policy !== 'restricted-size') return new ImageRequestError(401, `${why} Log in (IIIF Auth 2.0: ${probeServiceFor(deps.settings.publicUrl, identifier).id}) to see it.`);
+  if (access?.policy !== 'restricted-size' || !r) return new ImageRequestError(401, `${why} Log in (IIIF Auth 2.0: ${probeServiceFor(deps.settings.publicUrl, identifier).id}) to see it.`);
   const limit = access.maxLongSide ?? 0;
   const long = Math.max(published.width, published.height);
   const asked = Math.round(Math.max((r.size.width / r.region.w) * published.width, (r.size.height / r.region.h) * published.height));

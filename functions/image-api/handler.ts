@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { availableParallelism } from 'node:os';
 import { isAuthorised } from '../core/auth.ts';
 import { parseIngestSettings } from '../core/settings.ts';
-import { secretsFromSecretsManager } from '../auth/secrets.ts';
+import { signingKeyFromSecretsManager } from '../auth/secrets.ts';
 import { createDocumentClient, createS3Client } from '../store/clients.ts';
 import { ImageItems } from '../store/image-items.ts';
 import { ObjectStore } from '../store/object-store.ts';
@@ -53,15 +53,15 @@ export const handler = (event: APIGatewayProxyEventV2, context: Context): Promis
     const settings = parseIngestSettings(process.env, { publicUrlOptional: true });
     const s3 = createS3Client();
     const logger = new Logger({ serviceName: 'imagehub-image-api' });
-    const secretArn = process.env.IMAGEHUB_AUTH_SECRET_ARN?.trim();
-    const secrets = secretArn ? secretsFromSecretsManager(secretArn) : undefined;
+    const signingArn = process.env.IMAGEHUB_AUTH_SIGNING_SECRET_ARN?.trim();
+    const signingKey = signingArn ? signingKeyFromSecretsManager(signingArn) : undefined;
     cached = createImageApiHandler(
       {
         items: new ImageItems(createDocumentClient(), settings.tableName),
         derivatives: new ObjectStore(s3, settings.derivativeBucket),
         ...(settings.protectedBucket ? { protectedDerivatives: new ObjectStore(s3, settings.protectedBucket) } : {}),
         // Only requests for images that are not open ask: the secret is read then, and cached.
-        ...(secrets ? { authorised: async (request) => isAuthorised(request.headers, (await secrets()).signingKey, new Date()) } : {}),
+        ...(signingKey ? { authorised: async (request) => isAuthorised(request.headers, await signingKey(), new Date()) } : {}),
         settings,
         // Masters are read by byte ranges from the bucket their image item names (read-only grant: lib/image-api.ts).
         masters: (bucket) => new ObjectStore(s3, bucket),

@@ -333,7 +333,8 @@ function describeSubstitute(identifier: string, rendered: RenderedPyramid): Publ
     height: rendered.height,
     tileSize: rendered.tileSize,
     scaleFactors: rendered.scaleFactors,
-    sizes: [...rendered.sizes, rendered.maxSize].filter((s, i, all) => all.findIndex((o) => o.width === s.width && o.height === s.height) === i),
+    // As for any pyramid: the stored `full/{w},{h}` sizes; the whole substitute is `full/max`.
+    sizes: rendered.sizes,
     files: rendered.files.length,
   };
 }

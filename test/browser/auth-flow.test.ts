@@ -8,6 +8,10 @@
  * cookie the access service set can unlock (SameSite=None; Secure, sent in a third-party context). The logout
  * service clears that cookie: the tile is refused again and the token service answers with an error.
  *
+ * The browser allows third-party cookies except in Incognito (Chrome's default for normal windows; see
+ * COOKIE_CONTROLS_INCOGNITO_ONLY). Where they are blocked (Incognito, Safari; Firefox partitions them), the cookie
+ * never reaches the token service in the viewer's iframe: the last test shows what a viewer then gets.
+ *
  * Needs Debian's `chromium` (/usr/bin/chromium) driven by playwright-core, as test/browser/viewers.test.ts.
  */
 import { createServer, type Server } from 'node:http';
@@ -24,7 +28,6 @@ import { ROOT, runImagehub, startNpmStart, waitFor200, type NpmStart } from '../
 const IMAGE = join(ROOT, 'test/fixtures/images/bentheim.jpg');
 const RECORD = join(ROOT, 'test/fixtures/datahub/vkc-imagehub-fixes/1Lido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_mskgent.be_1829-A.xml');
 const OBJECT = 'mskgent.be:1829-A';
-const KEY = 'mskgent.be/1829-A.jpg';
 const PASSWORD = 'correct horse battery staple (auth-flow test)';
 const MAX_LONG_SIDE = 300;
 /** A tile at full resolution (512 image pixels shown as 512): far beyond what the public may see of a 3000 px image. */

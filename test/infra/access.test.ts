@@ -161,11 +161,15 @@ describe('protected derivative store', () => {
     expect(onPublic.map((s) => s.Action)).toEqual(onProtected.map((s) => s.Action));
   });
 
-  it('is read by the Image API, GetObject only', () => {
+  it('is read by the Image API: GetObject, and ListBucket so a missing key is a 404, never a write', () => {
     const protectedId = protectedBucketId(plain);
-    expect(statementsOf(plain, IMAGE_API).filter((s) => mentions(s, protectedId))).toEqual([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: objectsOf(protectedId) },
-    ]);
+    expect(statementsOf(plain, IMAGE_API).filter((s) => mentions(s, protectedId))).toEqual(
+      expect.arrayContaining([
+        { Effect: 'Allow', Action: 's3:GetObject', Resource: objectsOf(protectedId) },
+        { Effect: 'Allow', Action: 's3:ListBucket', Resource: { 'Fn::GetAtt': [protectedId, 'Arn'] } },
+      ]),
+    );
+    expect(statementsOf(plain, IMAGE_API).filter((s) => mentions(s, protectedId))).toHaveLength(2);
   });
 
   it('is granted to no other function', () => {
@@ -187,9 +191,8 @@ describe('protected derivative store', () => {
     template.resourceCountIs('AWS::S3::Bucket', 0);
     for (const prefix of [INGEST, IMAGE_API, REVIEW]) expect(fn(template, prefix).env.IMAGEHUB_PROTECTED_BUCKET, prefix).toBe('museum-iiif-protected');
     expect(JSON.stringify(distribution(template))).not.toContain('museum-iiif-protected');
-    expect(statementsOf(template, IMAGE_API).filter((s) => JSON.stringify(s.Resource).includes('museum-iiif-protected'))).toEqual([
-      { Effect: 'Allow', Action: 's3:GetObject', Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::museum-iiif-protected/*']] } },
-    ]);
+    const granted = statementsOf(template, IMAGE_API).filter((s) => JSON.stringify(s.Resource).includes('museum-iiif-protected'));
+    expect(granted.map((s) => s.Action).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
   });
 
   it('is an output', () => {

@@ -37,7 +37,7 @@ import type { AccessDecision } from '../../functions/core/access-policy.ts';
 import type { ImageItem, PublishedPyramid } from '../../functions/core/image-item.ts';
 import { answerAuthRequest, readBoundedBody, type AuthDeps, type AuthRequest } from '../../functions/auth/answer-auth-request.ts';
 import { createAuthHandler, parseAuthSettings } from '../../functions/auth/handler.ts';
-import { localSecrets, parseAuthSecrets, secretsFromSecretsManager } from '../../functions/auth/secrets.ts';
+import { localSecrets, parseAuthSecrets, secretsFromSecretsManager, signingKeyFromSecretsManager } from '../../functions/auth/secrets.ts';
 
 const KEY = 'k'.repeat(16) + 'signing-key-for-tests-only-0123456789';
 const OTHER_KEY = 'another-signing-key-of-sufficient-length-000';
@@ -493,6 +493,7 @@ describe('secrets', () => {
     expect(() => parseAuthSecrets('nope', 's')).toThrow(/not JSON/);
     expect(() => parseAuthSecrets('[]', 's')).toThrow(/JSON object/);
     expect(() => parseAuthSecrets(JSON.stringify({ signingKey: KEY }), 's')).toThrow(/"password"/);
+    expect(() => parseAuthSecrets(JSON.stringify({ password: 'p' }), 's')).toThrow(/"signingKey"/);
     expect(() => parseAuthSecrets(JSON.stringify({ password: 'p', signingKey: 'short' }), 's')).toThrow(/"signingKey"/);
   });
 
@@ -532,6 +533,17 @@ describe('secrets', () => {
     await secrets();
     expect(mock.commandCalls(GetSecretValueCommand)).toHaveLength(3);
     expect(mock.commandCalls(GetSecretValueCommand)[0]!.args[0].input).toEqual({ SecretId: 'arn:secret' });
+    mock.restore();
+  });
+
+  it('merges the stack\'s two secrets for the auth service; the Image API reads the signing key alone', async () => {
+    const mock = mockClient(SecretsManagerClient);
+    mock.on(GetSecretValueCommand, { SecretId: 'arn:password' }).resolves({ SecretString: JSON.stringify({ password: 'p' }) });
+    mock.on(GetSecretValueCommand, { SecretId: 'arn:signing' }).resolves({ SecretString: JSON.stringify({ signingKey: KEY }) });
+    const client = new SecretsManagerClient({ region: 'eu-west-1' });
+    expect(await secretsFromSecretsManager(['arn:password', 'arn:signing'], client)()).toEqual({ password: 'p', signingKey: KEY });
+    expect(await signingKeyFromSecretsManager('arn:signing', client)()).toBe(KEY);
+    await expect(secretsFromSecretsManager(['arn:signing'], client)()).rejects.toThrow(/"password"/);
     mock.restore();
   });
 });
@@ -575,9 +587,10 @@ describe('Lambda adapter', () => {
   });
 
   it('parses its settings', () => {
-    expect(parseAuthSettings({ IMAGEHUB_AUTH_SECRET_ARN: 'arn', TABLE_NAME: 't' })).toEqual({ secretArn: 'arn', tableName: 't', publicUrl: '', sessionSeconds: 28800 });
-    expect(parseAuthSettings({ IMAGEHUB_AUTH_SECRET_ARN: 'arn', TABLE_NAME: 't', IMAGEHUB_PUBLIC_URL: 'https://x.org/', IMAGEHUB_AUTH_SESSION_HOURS: '2' })).toMatchObject({ publicUrl: 'https://x.org', sessionSeconds: 7200 });
-    expect(() => parseAuthSettings({ TABLE_NAME: 't' })).toThrow(/IMAGEHUB_AUTH_SECRET_ARN/);
-    expect(() => parseAuthSettings({ IMAGEHUB_AUTH_SECRET_ARN: 'arn', TABLE_NAME: 't', IMAGEHUB_AUTH_SESSION_HOURS: '-1' })).toThrow(/SESSION_HOURS/);
+    const arns = { IMAGEHUB_AUTH_PASSWORD_SECRET_ARN: 'arn:p', IMAGEHUB_AUTH_SIGNING_SECRET_ARN: 'arn:s' };
+    expect(parseAuthSettings({ ...arns, TABLE_NAME: 't' })).toEqual({ secretArns: ['arn:p', 'arn:s'], tableName: 't', publicUrl: '', sessionSeconds: 28800 });
+    expect(parseAuthSettings({ ...arns, TABLE_NAME: 't', IMAGEHUB_PUBLIC_URL: 'https://x.org/', IMAGEHUB_AUTH_SESSION_HOURS: '2' })).toMatchObject({ publicUrl: 'https://x.org', sessionSeconds: 7200 });
+    expect(() => parseAuthSettings({ TABLE_NAME: 't', IMAGEHUB_AUTH_SIGNING_SECRET_ARN: 'arn:s' })).toThrow(/IMAGEHUB_AUTH_PASSWORD_SECRET_ARN/);
+    expect(() => parseAuthSettings({ ...arns, TABLE_NAME: 't', IMAGEHUB_AUTH_SESSION_HOURS: '-1' })).toThrow(/SESSION_HOURS/);
   });
 });
