@@ -94,6 +94,7 @@ async function imageStatus(identifier: string, stores: Stores, target: Target, o
     ['reason', item.reason],
     ['dimensions', item.published ? `${item.published.width} × ${item.published.height} px` : item.source ? `${item.source.width} × ${item.source.height} px (master)` : undefined],
     ['revision', item.published?.revision],
+    ['access', item.published?.access ? `${item.published.access.policy}${item.published.access.maxLongSide && item.published.access.policy === 'restricted-size' ? ` (${item.published.access.maxLongSide} px)` : ''}: ${item.published.access.reason}${item.published.access.changesOn ? ` (changes on ${item.published.access.changesOn})` : ''}` : undefined],
     ['published', item.publishedAt],
     ['updated', item.updatedAt],
     ['source key', item.sourceKey],
