@@ -6,8 +6,8 @@
 import type { Template } from 'aws-cdk-lib/assertions';
 import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_DEPLOYMENT_SETTINGS, ContextError, DEPLOYMENT_SETTINGS, stackPropsFromContext } from '../../lib/config.ts';
-import { synthesize } from './synth.ts';
+import { ACCESS_DEPLOYMENT_SETTINGS, DEPLOYMENT_SETTINGS } from '../../lib/config.ts';
+import { contextProblems, fromContext, synthesize } from './synth.ts';
 
 type Resource = { Type: string; Properties: Record<string, unknown>; DeletionPolicy?: string };
 type Resources = Record<string, Resource>;
@@ -402,16 +402,7 @@ describe('data hub harvest', () => {
 });
 
 describe('configuration', () => {
-  const fromContext = (context: Record<string, unknown>) => stackPropsFromContext((key) => context[key], Object.keys(context));
-  const problemsOf = (context: Record<string, unknown>): readonly string[] => {
-    try {
-      fromContext(context);
-    } catch (error) {
-      if (error instanceof ContextError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
+  const problemsOf = contextProblems;
 
   it('knows the access settings and passes valid ones through', () => {
     expect(DEPLOYMENT_SETTINGS).toEqual(expect.arrayContaining([...ACCESS_DEPLOYMENT_SETTINGS]));

@@ -8,20 +8,10 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { parseIngestSettings } from '../../functions/core/settings.ts';
-import { bucketNameProblems, ContextError, DEPLOYMENT_SETTINGS, INGEST_DEPLOYMENT_SETTINGS, LOG_RETENTION_DAYS, stackPropsFromContext } from '../../lib/config.ts';
-import { PROJECT_ROOT } from './synth.ts';
+import { bucketNameProblems, ContextError, DEPLOYMENT_SETTINGS, INGEST_DEPLOYMENT_SETTINGS, LOG_RETENTION_DAYS } from '../../lib/config.ts';
+import { contextProblems, fromContext, PROJECT_ROOT } from './synth.ts';
 
-/** stackPropsFromContext over a plain object, the way the CDK app hands it the context. */
-const fromContext = (context: Record<string, unknown>) => stackPropsFromContext((key) => context[key], Object.keys(context));
-const problemsOf = (context: Record<string, unknown>): readonly string[] => {
-  try {
-    fromContext(context);
-  } catch (error) {
-    if (error instanceof ContextError) return error.problems;
-    throw error;
-  }
-  throw new Error('expected a ContextError');
-};
+const problemsOf = contextProblems;
 
 describe('configuration from CDK context', () => {
   it('defaults to a prod stack named Imagehub with 90 days of master versions and no harvest', () => {

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureImagingLayer } from '../../layers/build-imaging-layer.ts';
+import { ContextError, stackPropsFromContext } from '../../lib/config.ts';
 import { ImagehubStack, type ImagehubStackProps } from '../../lib/imagehub-stack.ts';
 
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -26,4 +27,18 @@ export function synthesize(props: ImagehubStackProps = {}, configure?: (app: App
   configure?.(app);
   app.synth();
   return { stack, template: Template.fromStack(stack), outdir };
+}
+
+/** stackPropsFromContext over a plain object, the way the CDK app hands it the context. */
+export const fromContext = (context: Record<string, unknown>) => stackPropsFromContext((key) => context[key], Object.keys(context));
+
+/** The problems lib/config.ts reports for a context; none for a valid one. */
+export function contextProblems(context: Record<string, unknown>): readonly string[] {
+  try {
+    fromContext(context);
+  } catch (error) {
+    if (error instanceof ContextError) return error.problems;
+    throw error;
+  }
+  return [];
 }
