@@ -95,15 +95,40 @@ export async function harvestCommand(args: string[], io: CommandIo): Promise<num
   const target = resolveTarget(values, io.env);
   try {
     io.stderr.write(`harvesting into ${target.description}\n`);
-    if (files.length > 0) return await fromFiles(files, target, io, { authority, source: values.source, json: values.json });
-    const baseUrl = values.oai!;
-    const source = values.source ?? defaultSourceId(baseUrl, values.set);
-    const common = { baseUrl, source, ...(values.set ? { set: values.set } : {}), ...(values.prefix ? { metadataPrefix: values.prefix } : {}), ...(authority ? { authority } : {}) };
-    if (values.reconcile) return await reconcileCommand(target, io, { ...common, force: values.force === true, json: values.json });
-    const mode: HarvestMode = values.full ? 'full' : 'auto';
-    return await fromOai(target, io, { ...common, mode, ...(values.from ? { from: values.from } : {}), json: values.json });
+    let status: number;
+    if (files.length > 0) status = await fromFiles(files, target, io, { authority, source: values.source, json: values.json });
+    else {
+      const baseUrl = values.oai!;
+      const source = values.source ?? defaultSourceId(baseUrl, values.set);
+      const common = { baseUrl, source, ...(values.set ? { set: values.set } : {}), ...(values.prefix ? { metadataPrefix: values.prefix } : {}), ...(authority ? { authority } : {}) };
+      const mode: HarvestMode = values.full ? 'full' : 'auto';
+      status = values.reconcile
+        ? await reconcileCommand(target, io, { ...common, force: values.force === true, json: values.json })
+        : await fromOai(target, io, { ...common, mode, ...(values.from ? { from: values.from } : {}), json: values.json });
+    }
+    await reviewAccess(target, io);
+    return status;
   } finally {
     target.close();
+  }
+}
+
+/**
+ * Records written from here reach no record-change hook of the running imagehub: ask it to review access now
+ * (locally), or say when it will (AWS: the daily review at 00:05 UTC; the harvest Lambda reviews at once).
+ */
+async function reviewAccess(target: Target, io: CommandIo): Promise<void> {
+  if (target.kind !== 'local' || !target.publicUrl) {
+    io.stderr.write('access decisions of the images of changed records follow at the next daily access review (00:05 UTC)\n');
+    return;
+  }
+  try {
+    const response = await fetch(`${target.publicUrl}/api/access/review`, { method: 'POST', signal: AbortSignal.timeout(120_000) });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const report = (await response.json()) as { reviewed: number; republished: unknown[] };
+    io.stderr.write(`access review: ${report.reviewed} image${report.reviewed === 1 ? '' : 's'} reviewed, ${report.republished.length} republished\n`);
+  } catch (error) {
+    io.stderr.write(`access review not run (${error instanceof Error ? error.message : String(error)}): it runs when imagehub starts and every 24 hours\n`);
   }
 }
 

@@ -168,6 +168,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         records: stores.records,
         images: items,
         harvestState: stores.harvestState,
+        reviewAccess: () => access!.reviewAll(),
         ingest,
         publicUrl: settings.publicUrl,
         ...(notifiesOnUpload ? {} : { notify: (message: string) => queue.send(message) }),

@@ -123,6 +123,34 @@ describe('imagehub harvest --oai', () => {
   });
 });
 
+describe('access after a harvest', () => {
+  it('a record loaded with the CLI has the running imagehub review its images: in copyright → restricted-size', async () => {
+    const sharp = (await import('sharp')).default;
+    const body = await sharp({ create: { width: 1200, height: 900, channels: 3, background: { r: 120, g: 60, b: 30 } } }).jpeg().toBuffer();
+    await system.ingest.putBody('mskgent.be/1829-A.jpg', body, { contentType: 'image/jpeg' });
+    await new Promise((r) => setTimeout(r, 300));
+    await system.queue.idle();
+    expect((await system.items.get('mskgent.be:1829-A'))?.published?.access?.policy).toBe('open');
+
+    // The real record, with the credit line of a work in copyright (as in RIGHTS.csv: "© SABAM").
+    const dir = mkdtempSync(join(data, 'rights-'));
+    const xml = (await import('node:fs'))
+      .readFileSync(join(FIXTURES, '1Lido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_mskgent.be_1829-A.xml'), 'utf8')
+      .replace('<lido:administrativeMetadata xml:lang="nl">', '<lido:administrativeMetadata xml:lang="nl"><lido:rightsWorkWrap><lido:rightsWorkSet><lido:creditLine>© SABAM Belgium 2021</lido:creditLine></lido:rightsWorkSet></lido:rightsWorkWrap>');
+    writeFileSync(join(dir, 'sabam.xml'), xml);
+    // Newer than the versions earlier tests loaded (a file's version is its modification time).
+    utimesSync(join(dir, 'sabam.xml'), new Date('2031-06-01T00:00:00Z'), new Date('2031-06-01T00:00:00Z'));
+    const run = await imagehub(['harvest', '--data', data, '--file', join(dir, 'sabam.xml')]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr, run.stderr).toMatch(/access review: \d+ images? reviewed, 1 republished/);
+    await new Promise((r) => setTimeout(r, 300));
+    await system.queue.idle();
+    const item = await system.items.get('mskgent.be:1829-A');
+    expect(item?.published?.access).toMatchObject({ policy: 'restricted-size', basis: 'record-rights' });
+    expect(item?.published?.substitute?.identifier).toMatch(/^mskgent\.be:1829-A~[0-9a-f]+~800$/);
+  }, 60_000);
+});
+
 describe('errors in plain words', () => {
   it.each([
     [['harvest', '--oai', 'ftp://x'], /--oai must be an http\(s\) URL/],

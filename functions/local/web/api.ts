@@ -47,6 +47,8 @@ export interface WebDeps {
   metadataPrefix?: string;
   /** Harvest states, for the activity page. */
   harvestState?: HarvestStateStore;
+  /** Review every image's access now (what the daily schedule does; the CLI asks after loading records). */
+  reviewAccess?: () => Promise<{ reviewed: number; republished: unknown[] }>;
 }
 
 export class BadRequest extends Error {}
@@ -274,6 +276,11 @@ export async function answerApi(req: IncomingMessage, res: ServerResponse, url: 
     if (path.startsWith('upload/')) {
       if (method !== 'PUT') return methodNotAllowed(res, 'PUT');
       return json(res, 202, await upload(req, deps, decode(path.slice('upload/'.length)), url.searchParams.get('access') ?? undefined));
+    }
+    if (path === 'access/review') {
+      if (method !== 'POST') return methodNotAllowed(res, 'POST');
+      if (!deps.reviewAccess) throw new NotFound('this imagehub has no access review');
+      return json(res, 200, await deps.reviewAccess());
     }
     if (!get) return methodNotAllowed(res, 'GET, HEAD');
     if (path === 'institutions') return json(res, 200, await institutions(deps));
