@@ -5,7 +5,7 @@
  * logic of its own.
  */
 import { createHash } from 'node:crypto';
-import { policyOf, withinSizeLimit } from '../core/access-layout.ts';
+import { policyOf, pyramidFilePlacement, withinSizeLimit } from '../core/access-layout.ts';
 import { AUTH2_CONTEXT, probeServiceFor } from '../core/auth.ts';
 import { isIdentifier, revisionIdentifier, splitRevisionIdentifier } from '../core/identifier.ts';
 import type { ImageItem, PublishedPyramid } from '../core/image-item.ts';
@@ -101,15 +101,24 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
   const served = substitute === undefined ? servedImage(revisionPublished, identifier) : servedSubstitute(revisionPublished, requested, identifier, version, deps);
   const { published, revisionId } = served;
   const policy = policyOf(published.access);
-  const authorised = policy !== 'open' && deps.authorised ? await deps.authorised(request) : false;
+  // Asked only when the answer depends on it (private, or beyond the public limit): the public's requests for a
+  // restricted image never wait for the signing key.
+  let authorisation: Promise<boolean> | undefined;
+  const authorised = (): Promise<boolean> => (authorisation ??= policy !== 'open' && deps.authorised ? deps.authorised(request) : Promise.resolve(false));
   const read = async (key: string): Promise<Uint8Array | undefined> =>
     (await deps.derivatives.getBytes(key)) ?? (policy !== 'open' && deps.protectedDerivatives ? await deps.protectedDerivatives.getBytes(key) : undefined);
+  // A pyramid file's store follows from its own path (core/access-layout.ts): one read per tile, never two.
+  const readPyramidFile = (path: string): Promise<Uint8Array | undefined> => {
+    const placement = pyramidFilePlacement(path, published, published.maxSize, published.access);
+    const store = placement === 'public' ? deps.derivatives : deps.protectedDerivatives;
+    return store ? store.getBytes(pyramidFileKey(revisionId, path)) : Promise.resolve(undefined);
+  };
 
   if (parsed.kind === 'base') {
     return { status: 303, headers: { ...CORS_HEADERS, location: `${serviceUrl(deps, version, requested)}/info.json`, 'cache-control': CACHE_STABLE } };
   }
   if (parsed.kind === 'info') {
-    if (policy === 'private' && !authorised) return unauthorisedInfo(deps, version, requested, identifier, published.access?.reason);
+    if (policy === 'private' && !(await authorised())) return unauthorisedInfo(deps, version, requested, identifier, published.access?.reason);
     const body = await read(infoJsonKey(version, requested));
     if (!body) throw new ImageRequestError(404, `no info.json for "${requested}"`);
     return {
@@ -125,7 +134,7 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
   }
 
   // Before anything is resolved against the image: an error about a region or size would tell its dimensions.
-  if (policy === 'private' && !authorised) throw refusal(deps, published, undefined, identifier);
+  if (policy === 'private' && !(await authorised())) throw refusal(deps, published, undefined, identifier);
 
   const resolved = resolveImageRequest(parsed.request, {
     width: published.width,
@@ -136,7 +145,7 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
   assertEncodable(resolved, published.limits.maxArea);
   // Enforced on the resolved request, so `max`, `pct:`, `^`, `!w,h` and crafted regions all meet the same rule.
   const public_ = policy === 'open' || (policy === 'restricted-size' && withinSizeLimit(resolved.region, resolved.size, published, published.access?.maxLongSide ?? 0));
-  if (!public_ && !authorised) throw refusal(deps, published, resolved, identifier);
+  if (!public_ && !(await authorised())) throw refusal(deps, published, resolved, identifier);
   const canonicalUrl = `${serviceUrl(deps, version, requested)}/${resolved.canonical}`;
   // The bytes depend on the revision, the canonical request and which source answers (a lossless crop from the
   // master, or the pyramid when the master cannot give it): a client never revalidates one against the other.
@@ -173,7 +182,7 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
   // renderFromMaster); everything else, and whatever the master cannot give, comes from the pyramid.
   let body = fromMaster ? await renderFromMaster(item, current, resolved, finish, deps) : undefined;
   if (!body) {
-    body = await renderFromTiles(revisionId, published, resolved, finish, read);
+    body = await renderFromTiles(published, resolved, finish, readPyramidFile);
     headers.etag = etagFor('p');
   }
 
@@ -195,11 +204,10 @@ async function answerRequest(request: ImageApiRequest, baseDeps: ImageApiDeps): 
 }
 
 async function renderFromTiles(
-  revisionId: string,
   published: PublishedPyramid,
   resolved: ResolvedImageRequest,
   finish: FinishOptions,
-  read: (key: string) => Promise<Uint8Array | undefined>,
+  readPyramidFile: (path: string) => Promise<Uint8Array | undefined>,
 ): Promise<Buffer> {
   let plan;
   try {
@@ -220,8 +228,8 @@ async function renderFromTiles(
     ...finish,
     plan,
     fetchTile: async (path) => {
-      const tile = await read(pyramidFileKey(revisionId, path));
-      if (!tile) throw new Error(`stored pyramid of ${revisionId} lacks ${path}`); // the store is damaged: a fault
+      const tile = await readPyramidFile(path);
+      if (!tile) throw new Error(`stored pyramid of revision ${published.revision} lacks ${path}`); // the store is damaged: a fault
       return tile;
     },
   });

@@ -98,38 +98,33 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
 
   const derivatives = new ObjectStore(s3, settings.derivativeBucket);
   const protectedDerivatives = new ObjectStore(s3, settings.protectedBucket!);
-  // The review republishes through the queue below, which exists once the stores do: a late-bound sender.
-  let republish: (message: string) => void = () => undefined;
-  const review = (stores: Stores): AccessReview =>
-    new AccessReview({
-      records: stores.records,
-      images: stores.images,
-      settings: accessSettings,
-      ...(options.now ? { now: options.now } : {}),
-      republish: (item) => Promise.resolve(republish(republishMessage(item))),
-      log: (message, details) => log(`${message}: ${JSON.stringify(details)}`),
-    });
-  let access: AccessReview | undefined = undefined;
+  const log = options.quiet ? () => undefined : (line: string) => console.log(line);
+  // Stores, access review, ingest and queue need one another; the closures below run only after all exist.
   const stores = createStores(
     db,
     settings.tableName,
     (message, details) => {
       if (!options.quiet) console.warn(message, details);
     },
-    { afterRecordChange: async (change) => void (await access?.reviewRecord(change.recordId)) },
+    { afterRecordChange: async (change) => void (await access.reviewRecord(change.recordId)) },
   );
-  access = review(stores);
+  const access = new AccessReview({
+    records: stores.records,
+    images: stores.images,
+    settings: accessSettings,
+    ...(options.now ? { now: options.now } : {}),
+    republish: (item) => Promise.resolve(queue.send(republishMessage(item))),
+    log: (message, details) => log(`${message}: ${JSON.stringify(details)}`),
+  });
   const items = stores.images;
-  const log = options.quiet ? () => undefined : (line: string) => console.log(line);
   const handler = createIngestHandler({
-    deps: { s3, derivatives, protectedDerivatives, items, settings, decideAccess: (request) => access!.decide(request) },
+    deps: { s3, derivatives, protectedDerivatives, items, settings, decideAccess: (request) => access.decide(request) },
     logger: new Logger({ serviceName: 'imagehub-ingest', logLevel: options.quiet ? 'SILENT' : 'INFO' }),
   });
   const queue = new LocalQueue(handler, {
     retryDelayMs: Number(env.IMAGEHUB_LOCAL_RETRY_MS ?? 1000),
     onDeadLetter: (body) => log(`dead-lettered after 3 attempts: ${body.slice(0, 200)}`),
   });
-  republish = (message) => queue.send(message);
   // S3 notifications of the ingest bucket only, URL-encoded as S3 does, in the envelope SQS would deliver.
   standIns?.onObjectEvent((message) => {
     const records = (message.Records as { s3: { bucket: { name: string }; object: { key: string } } }[]).filter(
@@ -168,7 +163,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         records: stores.records,
         images: items,
         harvestState: stores.harvestState,
-        reviewAccess: () => access!.reviewAll(),
+        reviewAccess: () => access.reviewAll(),
         ingest,
         publicUrl: settings.publicUrl,
         ...(notifiesOnUpload ? {} : { notify: (message: string) => queue.send(message) }),
@@ -182,7 +177,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   // What the daily EventBridge schedule does on AWS: every image's access decided again (1 January opens works
   // entering the public domain). At start too, for a machine that was off at midnight.
   const reviewAll = () =>
-    access!.reviewAll().then(
+    access.reviewAll().then(
       (report) => report.republished.length > 0 && log(`access review: ${report.republished.length} of ${report.reviewed} images republished`),
       (error: unknown) => log(`access review failed: ${error instanceof Error ? error.message : String(error)}`),
     );
@@ -215,7 +210,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
     db,
     derivatives,
     protectedDerivatives,
-    access: access!,
+    access,
     ingest,
     items,
     stores,

@@ -26,6 +26,7 @@ import type { EmbeddedMetadata } from '../core/embedded-metadata.ts';
 import type { ImageItem, IngestRefusal, LinkHints, PublishedPyramid, SourceDescription } from '../core/image-item.ts';
 import { imageKeys } from '../core/record-keys.ts';
 import { queryAll } from './query.ts';
+import { tellListener, type ChangeListener } from './change-listener.ts';
 
 export const ACTIVITY_INDEX = 'activity';
 const ACTIVITY = 'INGEST';
@@ -59,12 +60,8 @@ export interface ImageChange {
   status: 'ready' | 'deleted';
 }
 
-export interface ImageItemsOptions {
-  /** Told after an image was published or deleted (e.g. to refresh its object's Presentation summary). */
-  onChange?: (change: ImageChange) => Promise<void>;
-  /** A failing listener does not fail the ingest: it is reported here. */
-  onChangeError?: (error: unknown, change: ImageChange) => void;
-}
+/** Told after an image was published or deleted (e.g. to refresh its object's Presentation summary). */
+export type ImageItemsOptions = ChangeListener<ImageChange>;
 
 export class ImageItems {
   constructor(
@@ -74,12 +71,7 @@ export class ImageItems {
   ) {}
 
   private async changed(change: ImageChange): Promise<void> {
-    if (!this.options.onChange) return;
-    try {
-      await this.options.onChange(change);
-    } catch (error) {
-      this.options.onChangeError?.(error, change);
-    }
+    await tellListener(this.options, change);
   }
 
   /**

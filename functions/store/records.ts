@@ -57,6 +57,7 @@ import { RecordTooLargeError, type CheckpointProgress, type DeleteResult, type H
 import type { MappedRecord } from '../core/record.ts';
 import { imageKeys, institutionKey, objectKey, pidKey, recordKeys, type LinkKeys } from '../core/record-keys.ts';
 import type { RightsDecision } from '../core/rights.ts';
+import { tellListener, type ChangeListener } from './change-listener.ts';
 import { ACTIVITY_INDEX, isImageItem, toImageItem } from './image-items.ts';
 import { eachLimited } from '../core/concurrency.ts';
 import { queryAll } from './query.ts';
@@ -153,14 +154,8 @@ export interface RecordChange {
   record?: MappedRecord;
 }
 
-export interface RecordStoreOptions {
-  /**
-   * Told after every write that changed a record, e.g. to refresh what is derived from it (the object's
-   * Presentation summary). Its failure does not undo or fail the write: it is reported through `onChangeError`.
-   */
-  onChange?: (change: RecordChange) => Promise<void>;
-  onChangeError?: (error: unknown, change: RecordChange) => void;
-}
+/** Told after every write that changed a record (e.g. the object's Presentation summary, the access review). */
+export type RecordStoreOptions = ChangeListener<RecordChange>;
 
 export class RecordStore {
   constructor(
@@ -170,12 +165,7 @@ export class RecordStore {
   ) {}
 
   private async changed(change: RecordChange): Promise<void> {
-    if (!this.options.onChange) return;
-    try {
-      await this.options.onChange(change);
-    } catch (error) {
-      this.options.onChangeError?.(error, change);
-    }
+    await tellListener(this.options, change);
   }
 
   /**

@@ -693,6 +693,17 @@ describe('with the staff login', () => {
     expect(tile.status).toBe(200);
     expect(await decodedSize(tile.body)).toEqual({ width: 512, height: 512 });
     expect(tile.headers.get('cache-control')).toMatch(/\bprivate\b/);
+    // A render from full-resolution tiles, most of them in the protected store: the very pixels the open image
+    // (the same master) gives for the same request.
+    const rendered = `100,100,1200,900/600,450/90/gray.png`;
+    const staff = await request(`/iiif/3/${RESTRICTED}/${rendered}`, { cookie });
+    expect(staff.status).toBe(200);
+    expect(staff.headers.get('cache-control')).toMatch(/\bprivate\b/);
+    const control = await request(`/iiif/3/${OPEN}/${rendered}`);
+    expect(control.status).toBe(200);
+    const [a, b] = await Promise.all([sharp(staff.body).raw().toBuffer({ resolveWithObject: true }), sharp(control.body).raw().toBuffer({ resolveWithObject: true })]);
+    expect(a.info).toMatchObject({ width: 450, height: 600 });
+    expect(a.data.equals(b.data)).toBe(true);
     // Within the limit the answer stays public, cookie or not.
     const small = await request(`/iiif/3/${RESTRICTED}/full/!${L},${L}/0/default.jpg`, { cookie });
     expect(small.status).toBe(200);

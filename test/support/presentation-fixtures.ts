@@ -8,6 +8,8 @@ import { maxSizeFor, scaleFactorsFor, sizesFor, type SizeLimits } from '../../fu
 import type { MappedRecord } from '../../functions/core/record.ts';
 
 export const DATAHUB_FIXTURES = resolve(dirname(fileURLToPath(import.meta.url)), '../fixtures/datahub');
+/** The shared data-hub records beside the checkout (absent: the sweeps over them are skipped with a message). */
+export const SHARED_DATAHUB = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/datahub');
 const IMAGEHUB = join(DATAHUB_FIXTURES, 'vkc-imagehub-fixes');
 export const ORIGIN_1829A = join(IMAGEHUB, '1Lido1Image__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_mskgent.be_1829-A.xml');
 export const ORIGIN_GRO0208 = join(IMAGEHUB, '1LidoMulImage__ORIGIN-oai_datahub.vlaamsekunstcollectie.be_groeningemuseum.be_0000_GRO0208_I.xml');

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   accessFlagsFromMetadata,
@@ -16,10 +15,9 @@ import { parseLidoDocument } from '../../functions/core/lido.ts';
 import { emptyRecord, type Creator, type MappedRecord } from '../../functions/core/record.ts';
 import { CC0, decideRights, IN_COPYRIGHT, parseRightsAuthority, PUBLIC_DOMAIN_MARK, type RightsDecision } from '../../functions/core/rights.ts';
 import { ConfigError } from '../../functions/core/settings.ts';
+import { DATAHUB_FIXTURES } from '../support/presentation-fixtures.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const FIXTURES = resolve(HERE, '../fixtures/datahub');
-const fixture = (path: string) => readFileSync(join(FIXTURES, path), 'utf8');
+const fixture = (path: string) => readFileSync(join(DATAHUB_FIXTURES, path), 'utf8');
 
 // The real VKC authority files (CC0): the rights tests' excerpts plus three creators for the public-domain day
 // (test/fixtures/datahub/README.md): Apol †1950 (public domain from 2021), Joostens and Peeters †1960 (from 2031).

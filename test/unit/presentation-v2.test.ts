@@ -3,8 +3,7 @@
  * from a real record is checked against the 3.0 manifest of the same input (same canvases, images, metadata).
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ImageItem } from '../../functions/core/image-item.ts';
 import { parseLidoDocument } from '../../functions/core/lido.ts';
@@ -26,11 +25,10 @@ import {
 } from '../../functions/core/presentation-v2.ts';
 import { emptyRecord, type MappedRecord } from '../../functions/core/record.ts';
 import { decideRights } from '../../functions/core/rights.ts';
-import { DESTINATION_257, GET_RECORD, ORIGIN_1829A, ORIGIN_GRO0208, makeImage, recordOf } from '../support/presentation-fixtures.ts';
+import { DESTINATION_257, GET_RECORD, ORIGIN_1829A, ORIGIN_GRO0208, makeImage, recordOf, DATAHUB_FIXTURES, SHARED_DATAHUB } from '../support/presentation-fixtures.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const FIXTURES = resolve(HERE, '../fixtures/datahub');
-const SHARED = resolve(HERE, '../../../shared/fixtures/datahub');
+const FIXTURES = DATAHUB_FIXTURES;
+const SHARED = SHARED_DATAHUB;
 const haveShared = existsSync(SHARED);
 if (!haveShared) console.warn(`skipping the 2.1 manifest sweep over the shared data-hub records: ${SHARED} is absent`);
 

@@ -1,6 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { ImageItem } from '../../functions/core/image-item.ts';
@@ -45,11 +44,10 @@ import {
 import { cleanObjectNumber, emptyRecord, type MappedRecord } from '../../functions/core/record.ts';
 import { decideRights } from '../../functions/core/rights.ts';
 import { PRESENTATION3_SCHEMA_AVAILABLE, validatePresentation3 } from '../support/presentation-schema.ts';
-import { DESTINATION_257, GET_RECORD, ORIGIN_1829A, ORIGIN_257_260, ORIGIN_GRO0208, makeImage, recordOf } from '../support/presentation-fixtures.ts';
+import { DESTINATION_257, GET_RECORD, ORIGIN_1829A, ORIGIN_257_260, ORIGIN_GRO0208, makeImage, recordOf, DATAHUB_FIXTURES, SHARED_DATAHUB } from '../support/presentation-fixtures.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
-const FIXTURES = resolve(HERE, '../fixtures/datahub');
-const SHARED = resolve(HERE, '../../../shared/fixtures/datahub');
+const FIXTURES = DATAHUB_FIXTURES;
+const SHARED = SHARED_DATAHUB;
 const haveShared = existsSync(SHARED);
 if (!haveShared) console.warn(`skipping the manifest sweep over the shared data-hub records: ${SHARED} is absent`);
 
