@@ -132,6 +132,8 @@ export class IngestPipeline extends Construct {
         ...(props.distribution ? { IMAGEHUB_DISTRIBUTION_ID: props.distribution.distributionId } : {}),
         TABLE_NAME: props.table.tableName,
         INGEST_MAX_RECEIVE_COUNT: String(INGEST_MAX_RECEIVE_COUNT),
+        // The last attempt parks its message here itself, with the reason as message attributes.
+        IMAGEHUB_DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
         POWERTOOLS_SERVICE_NAME: 'imagehub-ingest',
       },
     });
@@ -151,10 +153,11 @@ export class IngestPipeline extends Construct {
     grantObjects(this.function, props.protectedDerivatives, ['s3:GetObject', 's3:PutObject', 's3:DeleteObject']);
     props.table.grantReadWriteData(this.function);
     props.distribution?.grantCreateInvalidation(this.function);
+    this.deadLetterQueue.grantSendMessages(this.function);
     acknowledgeFunctionFindings(this.function, { objectsOf: [this.bucket, props.derivatives, props.protectedDerivatives], indexesOf: props.table });
 
     this.deadLetterAlarm = new Alarm(this, 'DeadLettersAlarm', {
-      alarmDescription: 'S3 events the ingest function gave up on: their image items say why (status failed)',
+      alarmDescription: 'S3 events the ingest function gave up on: `npx imagehub redrive --list` shows why, `npx imagehub redrive` replays them',
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5) }),
       threshold: 1,
       evaluationPeriods: 1,
@@ -163,6 +166,7 @@ export class IngestPipeline extends Construct {
     });
 
     new CfnOutput(this, 'IngestBucketName', { value: this.bucket.bucketName, description: 'Upload masters here' });
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: 'Ingests given up on, with their reasons (imagehub redrive)' });
+    new CfnOutput(this, 'IngestQueueUrl', { value: this.queue.queueUrl, description: 'S3 notifications for the ingest (imagehub redrive replays into it)' });
   }
 }

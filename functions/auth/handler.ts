@@ -14,6 +14,7 @@ import { parseSessionSeconds } from '../core/auth.ts';
 import { ConfigError } from '../core/settings.ts';
 import { createDocumentClient } from '../store/clients.ts';
 import { createStores } from '../store/stores.ts';
+import { failureAnswer } from '../store/storage-faults.ts';
 import { answerAuthRequest, MAX_AUTH_BODY_BYTES, type AuthDeps } from './answer-auth-request.ts';
 import { secretsFromSecretsManager } from './secrets.ts';
 
@@ -66,11 +67,8 @@ export function createAuthHandler(deps: AuthDeps, logger = new Logger({ serviceN
     } catch (error) {
       // Never the password or the cookie: only the path and the error.
       logger.error('auth request failed', { path: request.path, error: error instanceof Error ? error : String(error) });
-      return {
-        statusCode: 500,
-        headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'access-control-allow-origin': '*' },
-        body: 'internal error: the authorization service is unavailable; please retry\n',
-      };
+      const failure = failureAnswer(error, 'the authorization service could not answer');
+      return { statusCode: failure.status, headers: failure.headers, body: failure.body };
     }
   }).use(injectLambdaContext(logger));
 }

@@ -5,6 +5,7 @@
  */
 import { harvestCommand, HARVEST_HELP, type CommandIo } from './harvest-command.ts';
 import { ingestCommand, INGEST_HELP } from './ingest-command.ts';
+import { redriveCommand, REDRIVE_HELP } from './redrive-command.ts';
 import { statusCommand, STATUS_HELP } from './status-command.ts';
 import { UsageError } from './target.ts';
 
@@ -16,6 +17,7 @@ Commands:
   ingest     upload image files or folders to the ingest bucket and wait until each is ready or failed
   status     one image's state, the latest ingests and failures, or a harvest source's last run
   harvest    load LIDO records from files or an OAI-PMH repository into the record mirror
+  redrive    list the ingest's dead letters with their reasons, or replay them into the ingest queue
 
 Run \`imagehub <command> --help\` for a command's options. Commands talk to the imagehub \`npm start\` runs on
 this machine, or to an AWS deployment given with --table or --outputs cdk-outputs.json.`;
@@ -24,6 +26,7 @@ const COMMANDS: Record<string, { run: (args: string[], io: CommandIo) => Promise
   ingest: { run: ingestCommand, help: INGEST_HELP },
   status: { run: statusCommand, help: STATUS_HELP },
   harvest: { run: harvestCommand, help: HARVEST_HELP },
+  redrive: { run: redriveCommand, help: REDRIVE_HELP },
 };
 
 export async function runCli(argv: string[], io: CommandIo): Promise<number> {

@@ -154,7 +154,7 @@ export function readStackOutputs(file: string): Record<string, string> {
   if (stacks.length !== 1) throw new UsageError(`${file} holds ${stacks.length} stacks; imagehub expects the outputs of one`);
   const found: Record<string, string> = {};
   for (const [logicalId, value] of Object.entries(stacks[0] as Record<string, unknown>)) {
-    const name = /(TableName|IngestBucketName|PublicUrl|DerivativeBucketName|HarvestFunctionName)[0-9A-F]{8}$/.exec(logicalId)?.[1] ?? logicalId;
+    const name = /(TableName|IngestBucketName|PublicUrl|DerivativeBucketName|HarvestFunctionName|IngestQueueUrl|DeadLetterQueueUrl)[0-9A-F]{8}$/.exec(logicalId)?.[1] ?? logicalId;
     if (typeof value === 'string') found[name] = value;
   }
   return found;

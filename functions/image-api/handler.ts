@@ -14,6 +14,7 @@ import { signingKeyFromSecretsManager } from '../auth/secrets.ts';
 import { createDocumentClient, createS3Client } from '../store/clients.ts';
 import { ImageItems } from '../store/image-items.ts';
 import { ObjectStore } from '../store/object-store.ts';
+import { failureAnswer } from '../store/storage-faults.ts';
 import { answerImageRequest, type ImageApiDeps } from './answer-image-request.ts';
 
 sharp.concurrency(availableParallelism());
@@ -35,13 +36,10 @@ export function createImageApiHandler(deps: ImageApiDeps, logger = new Logger({ 
         isBase64Encoded: binary,
       };
     } catch (error) {
-      // Not the client's doing (storage unreachable, a damaged pyramid): logged in full, answered plainly.
+      // Not the client's doing (storage unreachable after the SDK's retries, a damaged pyramid): logged in full.
       logger.error('image request failed', { path: request.path, error: error instanceof Error ? error : String(error) });
-      return {
-        statusCode: 500,
-        headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'access-control-allow-origin': '*' },
-        body: 'internal error: the image could not be rendered; please retry\n',
-      };
+      const failure = failureAnswer(error, 'the image could not be read');
+      return { statusCode: failure.status, headers: failure.headers, body: failure.body };
     }
   }).use(injectLambdaContext(logger));
 }

@@ -1,7 +1,8 @@
 /**
  * Ingest Lambda: SQS batch of S3 notifications → one {@link handleObjectEvent} per object, records processed one
  * at a time (each can use all the memory), partial-batch failures reported so only failed messages are retried,
- * and after the queue's last attempt the item is marked failed before the message moves to the dead-letter queue.
+ * and after the queue's last attempt the item is marked failed and the message parked in the dead-letter queue with
+ * the same reason (`imagehub redrive` replays it).
  */
 import middy from '@middy/core';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
@@ -9,6 +10,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import sharp from 'sharp';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { availableParallelism } from 'node:os';
 import { identifierForKey } from '../core/identifier.ts';
 import { MalformedEventError, objectEventsFromMessage } from '../core/s3-events.ts';
@@ -19,6 +21,7 @@ import { cloudFrontInvalidator } from '../store/cdn-invalidation.ts';
 import { createDocumentClient, createS3Client } from '../store/clients.ts';
 import { createStores } from '../store/stores.ts';
 import { ObjectStore } from '../store/object-store.ts';
+import { sqsDeadLetterSink, type DeadLetterSink } from '../store/dead-letters.ts';
 import { handleObjectEvent, type IngestDeps } from './ingest-object.ts';
 
 // libvips defaults to one thread on glibc; a Lambda function has as many vCPUs as its memory buys.
@@ -31,9 +34,14 @@ export interface IngestHandlerOptions {
   logger?: Logger;
   /** The queue's maxReceiveCount: the attempt after which a message goes to the dead-letter queue. */
   maxReceiveCount?: number;
+  /**
+   * Where a message goes, with its reason, when its last attempt failed. Without one the failure is left to the
+   * queue's redrive policy, which moves the message without saying why.
+   */
+  deadLetter?: DeadLetterSink;
 }
 
-export function createIngestHandler({ deps, logger = new Logger({ serviceName: 'imagehub-ingest' }), maxReceiveCount = 3 }: IngestHandlerOptions) {
+export function createIngestHandler({ deps, logger = new Logger({ serviceName: 'imagehub-ingest' }), maxReceiveCount = 3, deadLetter }: IngestHandlerOptions) {
   const processor = new BatchProcessor(EventType.SQS);
 
   const processRecord = async (record: SQSRecord): Promise<void> => {
@@ -48,19 +56,24 @@ export function createIngestHandler({ deps, logger = new Logger({ serviceName: '
       }
       throw error;
     }
+    const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
     for (const event of events) {
       try {
         const outcome = await handleObjectEvent(event, deps);
         logger.info('ingest outcome', { key: event.key, kind: event.kind, ...outcome });
       } catch (error) {
-        const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
         const message = error instanceof Error ? error.message : String(error);
         logger.error('ingest attempt failed', { key: event.key, attempt, error: message });
+        if (attempt < maxReceiveCount) throw error;
+        // The last attempt: the image says it failed and why, and the message is parked with the same reason.
+        const reason = `gave up after ${attempt} attempts on ${event.kind === 'created' ? '' : 'the removal of '}${event.key}: ${message}`;
+        const failedAt = new Date().toISOString();
         const mapped = identifierForKey(event.key);
-        if (attempt >= maxReceiveCount && event.kind === 'created' && mapped.kind === 'identifier') {
-          await deps.items.giveUp(mapped.identifier, event.key, `gave up after ${attempt} attempts: ${message}`, new Date().toISOString());
-        }
-        throw error;
+        if (event.kind === 'created' && mapped.kind === 'identifier') await deps.items.giveUp(mapped.identifier, event.key, reason, failedAt);
+        if (!deadLetter) throw error;
+        await deadLetter({ messageId: record.messageId, body: record.body, reason, attempts: attempt, failedAt });
+        logger.warn('message dead-lettered', { messageId: record.messageId, key: event.key, reason });
+        return;
       }
     }
   };
@@ -93,6 +106,9 @@ export const handler = (event: SQSEvent, context: Context): Promise<SQSBatchResp
       },
       logger,
       maxReceiveCount: Number(process.env.INGEST_MAX_RECEIVE_COUNT ?? '3'),
+      ...(process.env.IMAGEHUB_DEAD_LETTER_QUEUE_URL?.trim()
+        ? { deadLetter: sqsDeadLetterSink(new SQSClient({}), process.env.IMAGEHUB_DEAD_LETTER_QUEUE_URL.trim()) }
+        : {}),
     });
   }
   return cached(event, context);

@@ -1,10 +1,14 @@
 /**
  * The one-machine stand-in for the ingest queue: S3 notifications become SQS-shaped records delivered to the real
  * ingest handler one batch at a time, failed records are redelivered with back-off, and after `maxReceiveCount`
- * attempts they land in a dead-letter list, as SQS with a redrive policy does.
+ * attempts they land in a dead-letter list, as SQS with a redrive policy does. The handler parks letters with
+ * their reason through {@link LocalQueue.deadLetter}; with a file the list survives a restart, and
+ * {@link LocalQueue.redrive} replays it.
  */
 import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { DeadLetter } from '../store/dead-letters.ts';
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -20,22 +24,55 @@ export interface LocalQueueOptions {
   maxReceiveCount?: number;
   /** First redelivery delay; doubled per attempt. */
   retryDelayMs?: number;
-  onDeadLetter?: (body: string) => void;
+  onDeadLetter?: (letter: DeadLetter) => void;
+  /** A JSON file keeping the dead letters across restarts (`{data}/dead-letters.json`); in memory without one. */
+  deadLetterFile?: string;
 }
 
 export class LocalQueue {
   private readonly messages: Message[] = [];
-  readonly deadLetters: string[] = [];
+  readonly deadLetters: DeadLetter[] = [];
   private running: Promise<void> | undefined;
   private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly handler: Handler,
     private readonly options: LocalQueueOptions = {},
-  ) {}
+  ) {
+    const file = options.deadLetterFile;
+    if (file && existsSync(file)) this.deadLetters.push(...(JSON.parse(readFileSync(file, 'utf8')) as DeadLetter[]));
+  }
 
   send(body: string): void {
     this.messages.push({ id: randomUUID(), body, receiveCount: 0, notBefore: 0 });
+    this.start();
+  }
+
+  /** Park a message the consumer gave up on, with its reason: the handler's dead-letter sink. */
+  deadLetter(letter: DeadLetter): Promise<void> {
+    this.deadLetters.push(letter);
+    this.persist();
+    this.options.onDeadLetter?.(letter);
+    return Promise.resolve();
+  }
+
+  /** Every dead letter back into the queue, as fresh messages; returns what was replayed. */
+  redrive(): DeadLetter[] {
+    const letters = this.deadLetters.splice(0);
+    this.persist();
+    for (const letter of letters) this.send(letter.body);
+    return letters;
+  }
+
+  private persist(): void {
+    const file = this.options.deadLetterFile;
+    if (!file) return;
+    // Written whole and renamed, so a crash mid-write leaves the previous list rather than half of one.
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(this.deadLetters, null, 2)}\n`);
+    renameSync(`${file}.tmp`, file);
+  }
+
+  private start(): void {
     this.running ??= this.drain().finally(() => {
       this.running = undefined;
       for (const resolve of this.idleWaiters.splice(0)) resolve();
@@ -69,8 +106,8 @@ export class LocalQueue {
       for (const m of ready) {
         if (!failed.has(m.id)) continue;
         if (m.receiveCount >= maxReceiveCount) {
-          this.deadLetters.push(m.body);
-          this.options.onDeadLetter?.(m.body);
+          // The redrive policy's way: the consumer failed on the last attempt without parking the message itself.
+          void this.deadLetter({ messageId: m.id, body: m.body, attempts: m.receiveCount, failedAt: new Date().toISOString() });
         } else {
           m.notBefore = Date.now() + retryDelayMs * 2 ** (m.receiveCount - 1);
           this.messages.push(m);

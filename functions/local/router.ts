@@ -15,6 +15,7 @@ import { CORS_HEADERS } from '../core/http-headers.ts';
 import { splitImagePath, storedKeyForPath } from '../core/static-paths.ts';
 import { answerImageRequest, type ImageApiDeps } from '../image-api/answer-image-request.ts';
 import type { ObjectStore } from '../store/object-store.ts';
+import { failureAnswer } from '../store/storage-faults.ts';
 import { answerPresentationRequest, PRESENTATION_PREFIX, type PresentationDeps } from '../presentation/answer-presentation-request.ts';
 import type { ViewerAssets, ViewerName } from './viewer-assets.ts';
 import { miradorPage, uvPage, type ViewerPage } from './viewer-pages.ts';
@@ -37,10 +38,14 @@ export function createRouter(deps: RouterDeps) {
     try {
       await route(req, res, deps);
     } catch (error) {
-      // What API Gateway answers when the function fails; logged so a developer sees why.
+      // What the deployed handlers answer when a request fails under them (store/storage-faults.ts); logged so a
+      // developer sees why.
       console.error(error);
-      if (!res.headersSent) text(res, 500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
-      else res.destroy();
+      if (res.headersSent) res.destroy();
+      else {
+        const failure = failureAnswer(error, error instanceof Error ? error.message : String(error));
+        res.writeHead(failure.status, failure.headers).end(failure.body);
+      }
     }
   };
 }

@@ -17,6 +17,7 @@ import { createDocumentClient, createS3Client } from '../store/clients.ts';
 import type { ImageItems } from '../store/image-items.ts';
 import { createStores, type Stores } from '../store/stores.ts';
 import { ObjectStore } from '../store/object-store.ts';
+import { keysOfLetter } from '../store/dead-letters.ts';
 import { encodeKeyLikeS3, LocalQueue } from './local-queue.ts';
 import { ENDPOINTS_FILE, type LocalEndpoints } from '../cli/target.ts';
 import { createRouter } from './router.ts';
@@ -64,6 +65,8 @@ export interface LocalSystem {
 }
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** The local dead-letter queue, kept in the data folder so a letter outlives a restart. */
+export const DEAD_LETTER_FILE = 'dead-letters.json';
 
 export async function startLocalSystem(options: LocalSystemOptions = {}): Promise<LocalSystem> {
   const env = options.env ?? process.env;
@@ -87,6 +90,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   const accessSettings = parseAccessSettings(env);
   const ingestBucket = env.INGEST_BUCKET ?? 'imagehub-ingest';
   const clientEnv = {
+    IMAGEHUB_STORAGE_TIMEOUT_MS: env.IMAGEHUB_STORAGE_TIMEOUT_MS,
     AWS_ENDPOINT_URL_S3: external.s3 ?? standIns!.s3Endpoint,
     AWS_ENDPOINT_URL_DYNAMODB: external.dynamo ?? standIns!.dynamoEndpoint,
   };
@@ -120,10 +124,13 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
   const handler = createIngestHandler({
     deps: { s3, derivatives, protectedDerivatives, items, settings, decideAccess: (request) => access.decide(request) },
     logger: new Logger({ serviceName: 'imagehub-ingest', logLevel: options.quiet ? 'SILENT' : 'INFO' }),
+    deadLetter: (letter) => queue.deadLetter(letter),
   });
   const queue = new LocalQueue(handler, {
     retryDelayMs: Number(env.IMAGEHUB_LOCAL_RETRY_MS ?? 1000),
-    onDeadLetter: (body) => log(`dead-lettered after 3 attempts: ${body.slice(0, 200)}`),
+    onDeadLetter: (letter) =>
+      log(`dead-lettered: ${keysOfLetter(letter.body).join(', ') || letter.body.slice(0, 200)}: ${letter.reason ?? 'no reason recorded'} (\`npx imagehub redrive\` replays it)`),
+    ...(options.dataDir ? { deadLetterFile: join(options.dataDir, DEAD_LETTER_FILE) } : {}),
   });
   // S3 notifications of the ingest bucket only, URL-encoded as S3 does, in the envelope SQS would deliver.
   standIns?.onObjectEvent((message) => {
@@ -164,6 +171,7 @@ export async function startLocalSystem(options: LocalSystemOptions = {}): Promis
         images: items,
         harvestState: stores.harvestState,
         reviewAccess: () => access.reviewAll(),
+        deadLetters: { list: () => [...queue.deadLetters], redrive: () => queue.redrive() },
         ingest,
         publicUrl: settings.publicUrl,
         ...(notifiesOnUpload ? {} : { notify: (message: string) => queue.send(message) }),

@@ -12,6 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { ConfigError } from '../core/settings.ts';
 import { createDocumentClient } from '../store/clients.ts';
 import { createStores } from '../store/stores.ts';
+import { failureAnswer } from '../store/storage-faults.ts';
 import { answerPresentationRequest, type PresentationDeps } from './answer-presentation-request.ts';
 
 export function parsePresentationSettings(env: Record<string, string | undefined>): { tableName: string; publicUrl: string; metadataPrefix: string } {
@@ -30,11 +31,8 @@ export function createPresentationHandler(deps: PresentationDeps, logger = new L
       return { statusCode: answer.status, headers: answer.headers, body: answer.body ?? '' };
     } catch (error) {
       logger.error('presentation request failed', { path: request.path, error: error instanceof Error ? error : String(error) });
-      return {
-        statusCode: 500,
-        headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'access-control-allow-origin': '*' },
-        body: 'internal error: the document could not be built; please retry\n',
-      };
+      const failure = failureAnswer(error, 'the document could not be built');
+      return { statusCode: failure.status, headers: failure.headers, body: failure.body };
     }
   }).use(injectLambdaContext(logger));
 }

@@ -25,6 +25,7 @@ import {
   thumbnailFor,
 } from '../../core/presentation.ts';
 import type { LanguageMap } from '../../core/record.ts';
+import { keysOfLetter, type DeadLetter } from '../../store/dead-letters.ts';
 import type { ImageItems } from '../../store/image-items.ts';
 import type { ObjectStore } from '../../store/object-store.ts';
 import type { ObjectSummaries, ObjectSummary } from '../../store/objects.ts';
@@ -49,6 +50,8 @@ export interface WebDeps {
   harvestState?: HarvestStateStore;
   /** Review every image's access now (what the daily schedule does; the CLI asks after loading records). */
   reviewAccess?: () => Promise<{ reviewed: number; republished: unknown[] }>;
+  /** The ingest queue's dead letters (`imagehub redrive` lists and replays them). */
+  deadLetters?: { list(): DeadLetter[]; redrive(): DeadLetter[] };
 }
 
 export class BadRequest extends Error {}
@@ -282,7 +285,16 @@ export async function answerApi(req: IncomingMessage, res: ServerResponse, url: 
       if (!deps.reviewAccess) throw new NotFound('this imagehub has no access review');
       return json(res, 200, await deps.reviewAccess());
     }
+    if (path === 'dead-letters/redrive') {
+      if (method !== 'POST') return methodNotAllowed(res, 'POST');
+      if (!deps.deadLetters) throw new NotFound('this imagehub has no dead-letter queue');
+      return json(res, 200, { redriven: deps.deadLetters.redrive().map(describeLetter) });
+    }
     if (!get) return methodNotAllowed(res, 'GET, HEAD');
+    if (path === 'dead-letters') {
+      if (!deps.deadLetters) throw new NotFound('this imagehub has no dead-letter queue');
+      return json(res, 200, { deadLetters: deps.deadLetters.list().map(describeLetter) });
+    }
     if (path === 'institutions') return json(res, 200, await institutions(deps));
     if (path === 'objects') return json(res, 200, await objectPage(deps, q.get('institution') ?? '', q.get('from') ?? undefined));
     if (path === 'search') return json(res, 200, await search(deps, q.get('q') ?? ''));
@@ -300,6 +312,11 @@ export async function answerApi(req: IncomingMessage, res: ServerResponse, url: 
     if (error instanceof NotFound) return json(res, 404, { error: error.message });
     throw error;
   }
+}
+
+/** A dead letter as the CLI shows it: which uploads, why, when. */
+function describeLetter(letter: DeadLetter): DeadLetter & { keys: string[] } {
+  return { ...letter, keys: keysOfLetter(letter.body) };
 }
 
 export function decode(value: string): string {

@@ -1,0 +1,39 @@
+/**
+ * What a request handler answers when storage fails under it. The SDK has already retried (clients.ts: standard
+ * retry mode, exponential back-off with full jitter, timeouts on every request); what is left is either a fault
+ * that may pass (throttling, a 5xx, a timeout, a dropped connection), answered 503 with Retry-After so clients and
+ * CloudFront try again, or a defect of ours, answered 500. The classification is the SDK's own
+ * (@smithy/core/retry), so "transient" means here exactly what the retry strategy treated as transient.
+ */
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
+import type { SdkError } from '@smithy/types';
+
+export interface FailureAnswer {
+  status: 500 | 503;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Seconds a client is asked to wait after a storage fault: long enough for throttling to ease, short for a viewer. */
+export const STORAGE_RETRY_AFTER_SECONDS = 2;
+
+export function isTransientStorageFault(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    const sdkError = current as SdkError;
+    if (isThrottlingError(sdkError) || isTransientError(sdkError) || isServerError(sdkError)) return true;
+  }
+  return false;
+}
+
+/** The answer for an error no answer function turned into a 4xx: `service` names what could not be done. */
+export function failureAnswer(error: unknown, service: string): FailureAnswer {
+  const headers = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'access-control-allow-origin': '*' };
+  if (isTransientStorageFault(error)) {
+    return {
+      status: 503,
+      headers: { ...headers, 'retry-after': String(STORAGE_RETRY_AFTER_SECONDS) },
+      body: `service unavailable: storage is busy or unreachable, so ${service}; please retry in ${STORAGE_RETRY_AFTER_SECONDS} seconds\n`,
+    };
+  }
+  return { status: 500, headers, body: `internal error: ${service}; please retry\n` };
+}
