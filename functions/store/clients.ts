@@ -20,10 +20,12 @@ const CONNECTION_TIMEOUT_MS = 3_000;
 /** Socket idle time before a request is abandoned and retried; IMAGEHUB_STORAGE_TIMEOUT_MS overrides it. */
 export const DEFAULT_STORAGE_TIMEOUT_MS = 10_000;
 
-function requestHandlerOptions(env: Env): { connectionTimeout: number; requestTimeout: number } {
+function requestHandlerOptions(env: Env): { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true } {
   const configured = Number(env.IMAGEHUB_STORAGE_TIMEOUT_MS);
   const requestTimeout = Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_STORAGE_TIMEOUT_MS;
-  return { connectionTimeout: Math.min(CONNECTION_TIMEOUT_MS, requestTimeout), requestTimeout };
+  // Without throwOnRequestTimeout the handler only logs a warning and the request waits forever (measured: an
+  // unanswered HeadObject hung the ingest until the test's time limit).
+  return { connectionTimeout: Math.min(CONNECTION_TIMEOUT_MS, requestTimeout), requestTimeout, throwOnRequestTimeout: true };
 }
 
 export function createS3Client(env: Env = process.env, overrides: S3ClientConfig = {}): S3Client {

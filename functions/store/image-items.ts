@@ -196,7 +196,10 @@ export class ImageItems {
         new UpdateCommand({
           TableName: this.tableName,
           Key: key,
-          UpdateExpression: 'SET #status = :deleted, updatedAt = :now, deletedAt = :now, activityAt = :activityAt REMOVE published, reason',
+          // `attempt` goes too: an ingest still rendering the removed master must not publish it afterwards (its
+          // `publish` is conditional on its attempt still being the latest); without this a removal handled while
+          // the upload's ingest ran (Lambda concurrency) ended with the deleted master `ready` again.
+          UpdateExpression: 'SET #status = :deleted, updatedAt = :now, deletedAt = :now, activityAt = :activityAt REMOVE published, reason, attempt',
           ConditionExpression: 'sourceKey = :key',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':deleted': 'deleted', ':now': now, ':key': sourceKey, ':activityAt': `${now}#${key.pk}` },

@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -16,6 +16,10 @@ import {
   S3ServiceException,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { withStorageRetries } from './storage-faults.ts';
+
+/** The largest body sent from memory (see {@link ObjectStore.putFile}). */
+export const RETRYABLE_BODY_BYTES = 16 * 1024 * 1024;
 
 export interface ObjectHead {
   size: number;
@@ -141,18 +145,29 @@ export class ObjectStore {
     return { ...head, size, sha256: hash.digest('hex') };
   }
 
+  /**
+   * Files up to {@link RETRYABLE_BODY_BYTES} (every tile, most renders) are sent from memory, so the SDK's retries can
+   * resend them: a stream body is consumed by the first attempt, and the SDK gives up on it at the first fault.
+   * Larger files are streamed, and retried here with the same back-off.
+   */
   async putFile(key: string, path: string, options: PutOptions): Promise<void> {
     const { size } = await stat(path);
-    await this.s3.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: createReadStream(path),
-        ContentLength: size,
-        ContentType: options.contentType,
-        CacheControl: options.cacheControl,
-        Metadata: options.metadata,
-      }),
+    if (size <= RETRYABLE_BODY_BYTES) {
+      await this.putBody(key, await readFile(path), options);
+      return;
+    }
+    await withStorageRetries(() =>
+      this.s3.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: createReadStream(path),
+          ContentLength: size,
+          ContentType: options.contentType,
+          CacheControl: options.cacheControl,
+          Metadata: options.metadata,
+        }),
+      ),
     );
   }
 

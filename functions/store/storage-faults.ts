@@ -25,6 +25,21 @@ export function isTransientStorageFault(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Retries for what the SDK cannot retry itself (a streamed body): transient faults only, exponential back-off with
+ * full jitter (AWS's recommended scheme), as many attempts as the clients make.
+ */
+export async function withStorageRetries<T>(work: () => Promise<T>, attempts = 5, baseDelayMs = 100, maxDelayMs = 20_000): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || !isTransientStorageFault(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(maxDelayMs, baseDelayMs * 2 ** attempt)));
+    }
+  }
+}
+
 /** The answer for an error no answer function turned into a 4xx: `service` names what could not be done. */
 export function failureAnswer(error: unknown, service: string): FailureAnswer {
   const headers = { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'access-control-allow-origin': '*' };

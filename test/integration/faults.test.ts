@@ -1,0 +1,278 @@
+/**
+ * Storage faults, injected on the wire: the whole local system (real ingest handler behind the local queue, real
+ * router, real harvester) talks to S3 and DynamoDB through fault-injecting proxies (test/support/fault-proxy.ts) in
+ * front of the stand-ins. Throttling, 5xx, timeouts, dropped connections and replies lost after the write was
+ * applied are drawn from seeded generators.
+ *
+ * What must hold: the SDK's retries (back-off with jitter) and the queue's redelivery carry every ingest and every
+ * harvested record through to the same result a fault-free run gives; requests answered while storage fails are
+ * 503 with Retry-After, never 500.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { revisionPrefixes } from '../../functions/core/derivative-layout.ts';
+import type { ImageItem } from '../../functions/core/image-item.ts';
+import { runHarvest, systemClock } from '../../functions/harvest/harvest.ts';
+import { encodeKeyLikeS3 } from '../../functions/local/local-queue.ts';
+import { startStandIns, type StandIns } from '../../functions/local/stand-ins.ts';
+import { startLocalSystem, type LocalSystem } from '../../functions/local/system.ts';
+import { HarvestStateStore, RecordStore } from '../../functions/store/records.ts';
+import { describeHarvestState } from '../../functions/core/mirror.ts';
+import { collection } from '../support/datahub-records.ts';
+import { ALL_FAULTS, startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
+import { startOaiServer, type OaiServer } from '../support/oai-server.ts';
+import { clientUrls } from './client-urls.ts';
+
+let standIns: StandIns;
+let s3Faults: FaultProxy;
+let dbFaults: FaultProxy;
+let system: LocalSystem;
+let oai: OaiServer | undefined;
+const dataDir = mkdtempSync(join(tmpdir(), 'imagehub-faults-'));
+const savedCredentials = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+
+beforeAll(async () => {
+  standIns = await startStandIns();
+  s3Faults = await startFaultProxy(standIns.s3Endpoint, 's3', 20261125);
+  dbFaults = await startFaultProxy(standIns.dynamoEndpoint, 'dynamodb', 9);
+  // External endpoints use the SDK's credential chain; the stand-ins accept these.
+  process.env.AWS_ACCESS_KEY_ID = 'S3RVER';
+  process.env.AWS_SECRET_ACCESS_KEY = 'S3RVER';
+  system = await startLocalSystem({
+    port: 0,
+    quiet: true,
+    dataDir,
+    env: {
+      AWS_ENDPOINT_URL_S3: s3Faults.url,
+      AWS_ENDPOINT_URL_DYNAMODB: dbFaults.url,
+      // A stalled request is abandoned after half a second (and retried), so injected timeouts cost little time.
+      IMAGEHUB_STORAGE_TIMEOUT_MS: '500',
+      IMAGEHUB_LOCAL_RETRY_MS: '100',
+      IMAGEHUB_DEMO: '0',
+      PATH: process.env.PATH,
+    },
+  });
+  // With external endpoints the system hears no notifications itself: the stand-in's go to its queue, as S3's would.
+  standIns.onObjectEvent((message) => {
+    const records = (message.Records as { s3: { bucket: { name: string }; object: { key: string } } }[]).filter((r) => r.s3.bucket.name === system.ingestBucket);
+    for (const r of records) r.s3.object.key = encodeKeyLikeS3(r.s3.object.key);
+    if (records.length > 0) system.queue.send(JSON.stringify({ Records: records }));
+  });
+}, 60_000);
+
+afterAll(async () => {
+  s3Faults?.plan(undefined);
+  dbFaults?.plan(undefined);
+  await oai?.close();
+  await system?.close();
+  await s3Faults?.close();
+  await dbFaults?.close();
+  await standIns?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+  process.env.AWS_ACCESS_KEY_ID = savedCredentials.id;
+  process.env.AWS_SECRET_ACCESS_KEY = savedCredentials.secret;
+  if (savedCredentials.id === undefined) delete process.env.AWS_ACCESS_KEY_ID;
+  if (savedCredentials.secret === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
+});
+
+function faultsOff(): void {
+  s3Faults.plan(undefined);
+  dbFaults.plan(undefined);
+}
+
+function totalFaults(proxy: FaultProxy): number {
+  return ALL_FAULTS.reduce((sum, kind) => sum + proxy.stats[kind], 0);
+}
+
+async function master(seed: number, width: number, height: number): Promise<Buffer> {
+  // Noise keeps every tile distinct and the JPEGs realistic in size; the seed only varies the size and tint.
+  return sharp({ create: { width, height, channels: 3, background: { r: (seed * 53) % 256, g: (seed * 97) % 256, b: (seed * 31) % 256 }, noise: { type: 'gaussian', mean: 120, sigma: 40 } } })
+    .jpeg({ quality: 80 })
+    .toBuffer();
+}
+
+/** s3rver announces an upload after answering it: wait for the notification, then for the queue to drain. */
+async function settle(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 400));
+  await system.queue.idle();
+}
+
+/** The URLs OpenSeadragon, Leaflet and thumbnails derive from an image's current info.json (3.0 and 2.1). */
+async function clientUrlsOf(identifier: string): Promise<string[]> {
+  const urls: string[] = [];
+  for (const version of [3, 2]) {
+    const response = await fetch(`${system.url}/iiif/${version}/${identifier}/info.json`);
+    expect(response.status, `${identifier} info.json ${version}`).toBe(200);
+    urls.push(...clientUrls((await response.json()) as Parameters<typeof clientUrls>[0]).map((u) => u.url));
+  }
+  return urls;
+}
+
+/** Every key under an image's revision prefixes, in both stores, relative to the revision. */
+async function storedFiles(item: ImageItem): Promise<string[]> {
+  const keys: string[] = [];
+  for (const store of [system.derivatives, system.protectedDerivatives]) {
+    for (const prefix of revisionPrefixes(item.identifier)) {
+      for await (const key of store.listKeys(prefix)) keys.push(key.slice(prefix.length - 1).replace(/^~[^/~]+/, '~REV'));
+    }
+  }
+  return keys.sort();
+}
+
+describe('ingest through storage faults', () => {
+  const images = [
+    { seed: 1, width: 1800, height: 1200 },
+    { seed: 2, width: 900, height: 1400 },
+    { seed: 3, width: 2400, height: 600 },
+    { seed: 4, width: 640, height: 480 },
+    { seed: 5, width: 1500, height: 1500 },
+    { seed: 6, width: 300, height: 200 },
+  ];
+  const results: { faulted: ImageItem; clean: ImageItem }[] = [];
+
+  beforeAll(async () => {
+    const masters = await Promise.all(images.map((i) => master(i.seed, i.width, i.height)));
+    // The reference: the same masters ingested with no faults.
+    faultsOff();
+    for (const [i, body] of masters.entries()) await system.ingest.putBody(`clean/image-${i}.jpg`, body, { contentType: 'image/jpeg' });
+    await settle();
+    // The uploads themselves go through cleanly (the uploader is not under test); everything after is faulted.
+    for (const [i, body] of masters.entries()) await system.ingest.putBody(`faulted/image-${i}.jpg`, body, { contentType: 'image/jpeg' });
+    s3Faults.plan({ rate: 0.1, kinds: ALL_FAULTS });
+    dbFaults.plan({ rate: 0.1, kinds: ALL_FAULTS });
+    await settle();
+    faultsOff();
+    for (const i of masters.keys()) {
+      const faulted = await system.items.get(`faulted:image-${i}`);
+      const clean = await system.items.get(`clean:image-${i}`);
+      if (!faulted || !clean) throw new Error(`image ${i} has no item`);
+      results.push({ faulted, clean });
+    }
+  }, 240_000);
+
+  it('met every kind of fault, on both services', () => {
+    for (const kind of ALL_FAULTS) {
+      expect(s3Faults.stats[kind] + dbFaults.stats[kind], kind).toBeGreaterThan(0);
+    }
+    expect(totalFaults(s3Faults)).toBeGreaterThan(10);
+    expect(totalFaults(dbFaults)).toBeGreaterThan(0);
+    console.log(`ingest faults injected: S3 ${JSON.stringify(s3Faults.stats)}, DynamoDB ${JSON.stringify(dbFaults.stats)}`);
+  });
+
+  it('ends every image ready, nothing dead-lettered', () => {
+    expect(system.queue.deadLetters).toEqual([]);
+    for (const { faulted, clean } of results) {
+      expect(faulted.status, `${faulted.identifier}: ${faulted.reason ?? ''}`).toBe('ready');
+      expect(clean.status).toBe('ready');
+    }
+  });
+
+  it('publishes exactly what a fault-free run publishes: the same revision, the same files, nothing more', async () => {
+    for (const { faulted, clean } of results) {
+      expect(faulted.published!.revision).toBe(clean.published!.revision);
+      expect(faulted.published!.files).toBe(clean.published!.files);
+      const [faultedFiles, cleanFiles] = [await storedFiles(faulted), await storedFiles(clean)];
+      expect(faultedFiles).toEqual(cleanFiles);
+      // The two current info.json documents live outside the revision prefix.
+      expect(faultedFiles.length).toBe(faulted.published!.files - 2);
+    }
+  });
+
+  it('serves every URL a client derives from the faulted images\' info.json', async () => {
+    for (const { faulted } of results) {
+      for (const url of await clientUrlsOf(faulted.identifier)) {
+        const response = await fetch(url);
+        await response.arrayBuffer();
+        expect(response.status, url).toBe(200);
+      }
+    }
+  });
+});
+
+describe('harvest through DynamoDB faults', () => {
+  it('mirrors every record a fault-free harvest mirrors', async () => {
+    const made = collection(60);
+    oai = await startOaiServer(made.map((m) => m.record), { pageSize: 20 });
+    const records = new RecordStore(system.db, system.settings.tableName);
+    const state = new HarvestStateStore(system.db, system.settings.tableName);
+    dbFaults.plan({ rate: 0.15, kinds: ALL_FAULTS });
+    const before = totalFaults(dbFaults);
+    const report = await runHarvest({ fetch: (url, init) => fetch(url, init), clock: systemClock, source: 'faulted-hub', baseUrl: oai.url, records, state });
+    const injected = totalFaults(dbFaults) - before;
+    faultsOff();
+    console.log(`harvest under faults: ${injected} DynamoDB faults injected (${JSON.stringify(dbFaults.stats)}); added ${report.added}, unchanged ${report.unchanged}, updated ${report.updated}, skipped ${report.skipped}, pages ${report.pages}`);
+    expect(injected).toBeGreaterThan(5);
+    // A write whose reply was lost is applied; its retry then finds the record already there (counted unchanged).
+    expect(report.added + report.unchanged + report.updated).toBe(60);
+    expect(report.skipped).toBe(0);
+    const mirrored: string[] = [];
+    for await (const entry of records.listSourceIds('faulted-hub')) mirrored.push(entry.recordId);
+    expect(mirrored.sort()).toEqual(made.map((m) => m.record.identifier).sort());
+    for (const m of made) {
+      const stored = await records.get(m.record.identifier);
+      expect(stored?.record?.objectNumber, m.record.identifier).toBe(m.objectNumber);
+      expect(await records.rawXml(m.record.identifier)).toBe(m.record.xml.trim());
+    }
+    expect(describeHarvestState(await state.get('faulted-hub')).status).toBe('done');
+  }, 180_000);
+});
+
+describe('serving through storage faults', () => {
+  async function paths(): Promise<string[]> {
+    const item = await system.items.get('faulted:image-0');
+    const tiles = await clientUrlsOf('faulted:image-0');
+    return [
+      ...tiles.slice(0, 20),
+      `${system.url}/iiif/3/faulted:image-0/info.json`,
+      `${system.url}/iiif/2/faulted:image-0/info.json`,
+      `${system.url}/iiif/3/faulted:image-0/100,100,500,400/250,/90/gray.png`,
+      `${system.url}/iiif/2/faulted:image-0/pct:10,10,50,50/!300,300/0/default.webp`,
+      `${system.url}/iiif/3/faulted:image-0~${item!.published!.revision}/full/max/0/default.jpg`,
+      `${system.url}/iiif/presentation/3/collection/top.json`,
+    ];
+  }
+
+  it('answers 200 or 503 with Retry-After, never 500, and mostly 200 thanks to the retries', async () => {
+    const urls = await paths();
+    s3Faults.plan({ rate: 0.1, kinds: ALL_FAULTS });
+    dbFaults.plan({ rate: 0.1, kinds: ALL_FAULTS });
+    const statuses: Record<number, number> = {};
+    for (let round = 0; round < 4; round++) {
+      const answers = await Promise.all(
+        urls.map(async (url) => {
+          const response = await fetch(url);
+          await response.arrayBuffer();
+          if (response.status === 503) expect(Number(response.headers.get('retry-after')), url).toBeGreaterThan(0);
+          return response.status;
+        }),
+      );
+      for (const status of answers) statuses[status] = (statuses[status] ?? 0) + 1;
+    }
+    faultsOff();
+    console.log(`serving under 10 % faults: ${JSON.stringify(statuses)}`);
+    expect(Object.keys(statuses).map(Number).every((status) => status === 200 || status === 503), JSON.stringify(statuses)).toBe(true);
+    // Five attempts per storage request: at 10 % faults a request fails only when all five do.
+    expect(statuses[200] ?? 0).toBeGreaterThanOrEqual(urls.length * 4 - 2);
+  }, 120_000);
+
+  it('answers 503 with Retry-After, not 500, while storage is down', async () => {
+    const urls = (await paths()).filter((url) => url.includes('info.json') || url.includes('gray') || url.includes('collection'));
+    dbFaults.plan({ rate: 1, kinds: ['throttle', 'server-error', 'reset'] });
+    s3Faults.plan({ rate: 1, kinds: ['throttle', 'server-error', 'reset'] });
+    const answers = await Promise.all(urls.map(async (url) => {
+      const response = await fetch(url);
+      return { url, status: response.status, retryAfter: response.headers.get('retry-after'), body: await response.text() };
+    }));
+    faultsOff();
+    for (const answer of answers) {
+      expect(answer.status, answer.url).toBe(503);
+      expect(Number(answer.retryAfter)).toBeGreaterThan(0);
+      expect(answer.body).toMatch(/storage is busy or unreachable/);
+    }
+    // Storage back: the same requests succeed.
+    for (const url of urls) expect((await fetch(url)).status, url).toBe(200);
+  }, 120_000);
+});
