@@ -121,9 +121,12 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
     sameAccess(previous.published.access, await decide(previous.published.width, previous.published.height))
   ) {
     // Same bytes under the same access already published (a duplicate event, an identical upload): republish the item.
-    await deps.items.publish(identifier, attempt, {
+    const stillLatest = await deps.items.publish(identifier, attempt, {
       source: previous.source, published: previous.published, embedded: previous.embedded ?? {}, links, timings: previous.timings ?? {},
     }, now());
+    // The stable info.json is written after the item (below): an attempt stopped between the two (a killed
+    // function) left it naming an older revision, or missing. Re-pointing it makes the re-delivery finish the job.
+    if (stillLatest) await pointStableInfo(deps, identifier, await stableInfoOf(deps, identifier, previous.published));
     return { status: 'unchanged', identifier, revision: previous.published.revision };
   }
 
@@ -226,18 +229,35 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       // Withdrawn before the item names the new revision: if the CDN refuses, the retry finds the access still
       // differing and does all of it again, so no cached copy outlives a tightening unnoticed.
       deps.log?.('access tightened: previous revisions withdrawn', { identifier, before: previous?.published?.access?.policy ?? 'open', after: access.policy });
+      // The stable documents leave the withdrawn revision first (a private image's leave the public store), so the
+      // invalidation below cannot be followed by the CDN caching them again.
+      await pointStableInfo(deps, identifier, bytes.stable);
       for (const store of storesOf(deps)) await pruneRevisions(store, identifier, [revision]);
       await deps.invalidate?.([`/iiif/3/${identifier}*`, `/iiif/2/${identifier}*`]);
     }
     const stillLatest = await deps.items.publish(identifier, attempt, { source, published, ...(superseded ? { superseded } : {}), embedded, links, timings }, now());
     if (!stillLatest) {
-      // A newer upload claimed the identifier while this one rendered: withdraw this revision unless it is live.
+      // A newer upload (or a removal) took the identifier while this one rendered: withdraw this revision unless it
+      // is live, from both stores (a restricted or private revision is partly or wholly in the protected one).
+      // Unless access was tightened, the stable info.json was never pointed at it (see below).
       const live = (await deps.items.get(identifier))?.published?.revision;
-      if (live !== revision) await deleteRevision(deps.derivatives, identifier, revision);
+      if (live !== revision) for (const store of storesOf(deps)) await deleteRevision(store, identifier, revision);
+      // A tightening pointed the stable documents here already: back to what the item names (or none).
+      if (tightened) await syncStableInfo(deps, identifier, revision);
       return { status: 'skipped', reason: 'superseded by a newer upload while processing' };
     }
+    // Only once the item names this revision does the stable info.json move to it. Writing it before the item
+    // (as publishRevision once did) let an ingest that a newer upload had overtaken point the stable info.json at
+    // its own revision, which it or the newer ingest then deleted (found by test/integration/ingest-load.test.ts,
+    // two consumers at once: the item said the new revision, the stable info.json a deleted one).
+    await pointStableInfo(deps, identifier, bytes.stable);
+    // A newer upload may have published between the item write above and the info.json write: the item is the
+    // truth, so the stable documents follow whatever it names now. Without conditional S3 writes a third ingest
+    // overlapping both can still race this repair; two consecutive publications cannot.
+    const stillOurs = await syncStableInfo(deps, identifier, revision);
     // Clients that loaded the previous info.json keep working: its revision stays until the next replacement.
-    for (const store of storesOf(deps)) await pruneRevisions(store, identifier, [revision, superseded?.revision]);
+    // When a newer ingest has published meanwhile, pruning is its job: ours would delete its revision.
+    if (stillOurs) for (const store of storesOf(deps)) await pruneRevisions(store, identifier, [revision, superseded?.revision]);
     return { status: 'ready', identifier, revision, files: bytes.files };
   } finally {
     await rm(workDir, { recursive: true, force: true });
@@ -245,9 +265,10 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
 }
 
 /**
- * Upload a rendered pyramid under its revision, then its info.json documents, then (last) the current info.json:
- * a client can never see an info.json before every file it describes exists. Each file goes to the public or the
- * protected store by the access decision (core/access-layout.ts); a substitute goes public whole.
+ * Upload a rendered pyramid under its revision, then its info.json documents: a client can never see an info.json
+ * before every file it describes exists. Each file goes to the public or the protected store by the access
+ * decision (core/access-layout.ts); a substitute goes public whole. The stable (current) info.json documents are
+ * returned, not written: the caller writes them once the item names this revision ({@link pointStableInfo}).
  */
 async function publishRevision(
   deps: IngestDeps,
@@ -257,7 +278,7 @@ async function publishRevision(
   pyramid: PyramidDescription,
   access: AccessDecision,
   substitute: { rendered: RenderedPyramid; identifier: string } | undefined,
-): Promise<{ files: number; bytes: number }> {
+): Promise<{ files: number; bytes: number; stable: StableInfo }> {
   const { settings } = deps;
   const storeFor = (placement: AccessPlacement): ObjectStore => (placement === 'public' ? deps.derivatives : deps.protectedDerivatives!);
   const revisionId = revisionIdentifier(identifier, revision);
@@ -295,16 +316,54 @@ async function publishRevision(
     );
   }
   await Promise.all(documents.map((write) => write()));
+  const bytes = [rendered, substitute?.rendered].reduce((sum, r) => sum + (r?.files.reduce((s, f) => s + f.bytes, 0) ?? 0), 0) + info3.length + info2.length;
+  // `files` counts the two stable documents the caller writes.
+  return { files: uploads.length + documents.length + 2, bytes, stable: { info3, info2, access } };
+}
+
+/** The stable info.json documents of one revision, and the access decision that places them. */
+interface StableInfo {
+  info3: string;
+  info2: string;
+  access: AccessDecision | undefined;
+}
+
+/** Point the stable `iiif/{3,2}/{identifier}/info.json` at a revision (its documents), in the store its access says. */
+async function pointStableInfo(deps: IngestDeps, identifier: string, stable: StableInfo): Promise<void> {
+  const infoStore = infoJsonPlacement(stable.access) === 'public' ? deps.derivatives : deps.protectedDerivatives!;
   await Promise.all([
-    infoStore.putBody(infoJsonKey(3, identifier), info3, { contentType: INFO3_MEDIA_TYPE, cacheControl: CACHE_CURRENT_INFO }),
-    infoStore.putBody(infoJsonKey(2, identifier), info2, { contentType: INFO2_MEDIA_TYPE, cacheControl: CACHE_CURRENT_INFO }),
+    infoStore.putBody(infoJsonKey(3, identifier), stable.info3, { contentType: INFO3_MEDIA_TYPE, cacheControl: CACHE_CURRENT_INFO }),
+    infoStore.putBody(infoJsonKey(2, identifier), stable.info2, { contentType: INFO2_MEDIA_TYPE, cacheControl: CACHE_CURRENT_INFO }),
   ]);
   if (infoStore !== deps.derivatives) {
     // A private image has no public entry point, whatever an earlier revision had.
     await deps.derivatives.deleteKeys([infoJsonKey(3, identifier), infoJsonKey(2, identifier)]);
   }
-  const bytes = [rendered, substitute?.rendered].reduce((sum, r) => sum + (r?.files.reduce((s, f) => s + f.bytes, 0) ?? 0), 0) + info3.length + info2.length;
-  return { files: uploads.length + documents.length + 2, bytes };
+}
+
+/**
+ * After this ingest wrote the stable documents for `written`: if the item now names another revision, point them at
+ * that one (read back from its immutable documents); if it names none (deleted, or a first upload overtaken by a
+ * failure), remove them. True when the item still names `written`.
+ */
+async function syncStableInfo(deps: IngestDeps, identifier: string, written: string): Promise<boolean> {
+  const live = (await deps.items.get(identifier))?.published;
+  if (live?.revision === written) return true;
+  if (live) await pointStableInfo(deps, identifier, await stableInfoOf(deps, identifier, live));
+  else for (const store of storesOf(deps)) await store.deleteKeys([infoJsonKey(3, identifier), infoJsonKey(2, identifier)]);
+  return false;
+}
+
+/** The stable documents of an already published revision, read back from its immutable info.json documents. */
+async function stableInfoOf(deps: IngestDeps, identifier: string, published: PublishedPyramid): Promise<StableInfo> {
+  const infoStore = infoJsonPlacement(published.access) === 'public' ? deps.derivatives : deps.protectedDerivatives!;
+  const revisionId = revisionIdentifier(identifier, published.revision);
+  const read = async (version: 2 | 3) => {
+    const body = await infoStore.getBytes(infoJsonKey(version, revisionId));
+    if (!body) throw new Error(`the published revision ${revisionId} has no ${version === 3 ? '3.0' : '2.1'} info.json`);
+    return Buffer.from(body).toString('utf8');
+  };
+  return { info3: await read(3), info2: await read(2), access: published.access };
 }
 
 /** Uploads of one rendered pyramid under `serviceIdentifier`: tiles, sizes (also under their 2.1 names), `max`. */

@@ -8,7 +8,7 @@
  * harvested record through to the same result a fault-free run gives; requests answered while storage fails are
  * 503 with Retry-After, never 500.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -24,6 +24,9 @@ import { describeHarvestState } from '../../functions/core/mirror.ts';
 import { collection } from '../support/datahub-records.ts';
 import { ALL_FAULTS, startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { startOaiServer, type OaiServer } from '../support/oai-server.ts';
+import { runImagehub } from '../support/processes.ts';
+import { DEAD_LETTER_FILE } from '../../functions/local/system.ts';
+import type { DeadLetter } from '../../functions/store/dead-letters.ts';
 import { clientUrls } from './client-urls.ts';
 
 let standIns: StandIns;
@@ -275,4 +278,45 @@ describe('serving through storage faults', () => {
     // Storage back: the same requests succeed.
     for (const url of urls) expect((await fetch(url)).status, url).toBe(200);
   }, 120_000);
+});
+
+describe('permanent failures: dead letters with their reason, replayed by imagehub redrive', () => {
+  it('parks an ingest that fails on every attempt with why, and replays it once the cause is gone', async () => {
+    const body = await master(7, 800, 600);
+    // The derivative store refuses every write: no retry can help, the ingest must give up and say why.
+    s3Faults.plan({ rate: 1, kinds: ['server-error'], match: (r) => r.method === 'PUT' && r.url.startsWith(`/${system.settings.derivativeBucket}/`) });
+    await system.ingest.putBody('broken/store.jpg', body, { contentType: 'image/jpeg' });
+    await settle();
+    faultsOff();
+
+    const item = await system.items.get('broken:store');
+    expect(item?.status).toBe('failed');
+    expect(item?.reason).toMatch(/^gave up after 3 attempts on broken\/store\.jpg: .*internal error/i);
+    expect(system.queue.deadLetters).toHaveLength(1);
+    const letter = system.queue.deadLetters[0]!;
+    expect(letter.reason).toBe(item?.reason);
+    expect(letter.attempts).toBe(3);
+    // Kept in the data folder: a restart does not lose it.
+    const file = join(dataDir, DEAD_LETTER_FILE);
+    expect(existsSync(file)).toBe(true);
+    expect((JSON.parse(readFileSync(file, 'utf8')) as DeadLetter[]).map((l) => l.reason)).toEqual([item?.reason]);
+
+    const listed = await runImagehub(['redrive', '--list', '--data', dataDir]);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain(`${system.ingestBucket}/broken/store.jpg: gave up after 3 attempts`);
+    expect(listed.stderr).toContain('1 dead letter');
+    expect(system.queue.deadLetters).toHaveLength(1);
+
+    const redriven = await runImagehub(['redrive', '--data', dataDir, '--json']);
+    expect(redriven.code, redriven.stderr).toBe(0);
+    expect((JSON.parse(redriven.stdout) as { redriven: { keys: string[] }[] }).redriven.map((l) => l.keys)).toEqual([[`${system.ingestBucket}/broken/store.jpg`]]);
+    await settle();
+    expect((await system.items.get('broken:store'))?.status).toBe('ready');
+    expect(system.queue.deadLetters).toEqual([]);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual([]);
+
+    const again = await runImagehub(['redrive', '--data', dataDir]);
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain('0 dead letters replayed');
+  }, 180_000);
 });
