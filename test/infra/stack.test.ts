@@ -93,6 +93,24 @@ describe('ingest pipeline', () => {
     });
   });
 
+  it('lets the ingest function park a message in the dead-letter queue itself, with its reason, and names both queues for imagehub redrive', () => {
+    const queues = resourcesOf('AWS::SQS::Queue');
+    const [dlqId] = Object.entries(queues).find(([, q]) => !q.Properties.RedrivePolicy)!;
+    const [queueId] = Object.entries(queues).find(([, q]) => q.Properties.RedrivePolicy)!;
+    const environment = (ingestFunction().properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(environment.IMAGEHUB_DEAD_LETTER_QUEUE_URL).toEqual({ Ref: dlqId });
+    const role = (ingestFunction().properties.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+    const statements = Object.values(resourcesOf('AWS::IAM::Policy'))
+      .filter((p) => (p.Properties.Roles as { Ref: string }[]).some((r) => r.Ref === role))
+      .flatMap((p) => (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] }).Statement);
+    const sends = statements.filter((st) => [st.Action].flat().includes('sqs:SendMessage'));
+    expect(sends.map((st) => st.Resource)).toEqual([{ 'Fn::GetAtt': [dlqId, 'Arn'] }]);
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    const valueOf = (suffix: string) => Object.entries(outputs).find(([id]) => new RegExp(`${suffix}[0-9A-F]{8}$`).test(id))?.[1].Value;
+    expect(valueOf('DeadLetterQueueUrl')).toEqual({ Ref: dlqId });
+    expect(valueOf('IngestQueueUrl')).toEqual({ Ref: queueId });
+  });
+
   it('keeps masters safe: private, TLS-only, versioned, retained with the stack deleted', () => {
     // Masters, public derivatives, protected derivatives (test/infra/access.test.ts).
     const buckets = template.findResources('AWS::S3::Bucket');
