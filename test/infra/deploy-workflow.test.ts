@@ -40,6 +40,9 @@ describe('deploy workflow', () => {
       expect(test, `${name} runs npm test`).toBeGreaterThanOrEqual(0);
       expect(synth, `${name} synthesises after testing`).toBeGreaterThan(test);
       expect(index(job, (s) => s.run?.trim().startsWith('npm ci') ?? false)).toBeLessThan(test);
+      // The advisory check may not pass by default here: the deploy requires it to have run.
+      const audit = job.steps.find((s) => s.run?.trim() === 'npm run audit');
+      expect(audit?.env?.IMAGEHUB_AUDIT_REQUIRED, `${name} requires the advisory check`).toBe('1');
     }
     // Within the deploy job, credentials come before the deploy, and the outputs are kept.
     const credentials = index(deploy, (s) => s.uses?.startsWith('aws-actions/configure-aws-credentials@') ?? false);
