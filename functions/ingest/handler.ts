@@ -44,7 +44,7 @@ export interface IngestHandlerOptions {
 export function createIngestHandler({ deps, logger = new Logger({ serviceName: 'imagehub-ingest' }), maxReceiveCount = 3, deadLetter }: IngestHandlerOptions) {
   const processor = new BatchProcessor(EventType.SQS);
 
-  const processRecord = async (record: SQSRecord): Promise<void> => {
+  const processRecordWithin = (context: Context) => async (record: SQSRecord): Promise<void> => {
     let events;
     try {
       events = objectEventsFromMessage(record.body);
@@ -59,7 +59,7 @@ export function createIngestHandler({ deps, logger = new Logger({ serviceName: '
     const attempt = Number(record.attributes.ApproximateReceiveCount ?? '1');
     for (const event of events) {
       try {
-        const outcome = await handleObjectEvent(event, deps);
+        const outcome = await withinTimeLimit(context, (signal) => handleObjectEvent(event, { ...deps, signal }));
         logger.info('ingest outcome', { key: event.key, kind: event.kind, ...outcome });
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
@@ -79,8 +79,38 @@ export function createIngestHandler({ deps, logger = new Logger({ serviceName: '
   };
 
   return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, processRecord, processor, { context, processInParallel: false, throwOnFullBatchFailure: false }),
+    processPartialResponse(event, processRecordWithin(context), processor, { context, processInParallel: false, throwOnFullBatchFailure: false }),
   ).use(injectLambdaContext(logger));
+}
+
+/** Time kept back from the function's limit to record a failure and park the message (a DynamoDB and an SQS write). */
+export const TIME_LIMIT_RESERVE_MS = 20_000;
+
+export class TimeLimitError extends Error {}
+
+/**
+ * Run one ingest, stopping it before the function's time limit: a Lambda killed at its limit cannot say why, and
+ * on the last attempt its message would reach the dead-letter queue with no reason and its image stay `processing`.
+ * The work is told to stop through the signal (checked between stages), and the attempt fails with the reason.
+ */
+async function withinTimeLimit<T>(context: Context, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const remaining = context.getRemainingTimeInMillis?.();
+  if (remaining === undefined) return work(new AbortController().signal);
+  const controller = new AbortController();
+  const limitSeconds = Math.round(remaining / 1000);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new TimeLimitError(`the ingest did not finish within the function's time limit (${limitSeconds} s left when it started): the master is too large for the configured memory, or storage was too slow`);
+      controller.abort(error);
+      reject(error);
+    }, Math.max(0, remaining - TIME_LIMIT_RESERVE_MS));
+  });
+  try {
+    return await Promise.race([work(controller.signal), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 let cached: ReturnType<typeof createIngestHandler> | undefined;

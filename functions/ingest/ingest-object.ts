@@ -52,6 +52,11 @@ export interface IngestDeps {
   /** Drop the CDN's copies of these paths (wildcard at the end): used when an image's access is tightened. */
   invalidate?: (paths: string[]) => Promise<void>;
   now?: () => Date;
+  /**
+   * Aborted when the attempt must stop (the function's time limit is near): checked between stages and before each
+   * upload, so an abandoned attempt stops writing rather than racing the next one.
+   */
+  signal?: AbortSignal;
   log?: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -143,6 +148,7 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
   try {
     const masterPath = join(workDir, 'master');
     const downloaded = await timed('downloadMs', () => ingest.downloadToFile(event.key, masterPath));
+    deps.signal?.throwIfAborted();
     if (!downloaded) return { status: 'skipped', reason: 'the object no longer exists' };
 
     const { settings } = deps;
@@ -165,6 +171,7 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       return { status: 'failed', identifier, reason };
     }
 
+    deps.signal?.throwIfAborted();
     const access = await decide(rendered.width, rendered.height);
     if (access.policy !== 'open' && !deps.protectedDerivatives) {
       throw new Error('IMAGEHUB_PROTECTED_BUCKET is not configured: an image that is not open cannot be published');
@@ -235,6 +242,7 @@ async function ingestCreated(event: ObjectEvent, deps: IngestDeps): Promise<Inge
       for (const store of storesOf(deps)) await pruneRevisions(store, identifier, [revision]);
       await deps.invalidate?.([`/iiif/3/${identifier}*`, `/iiif/2/${identifier}*`]);
     }
+    deps.signal?.throwIfAborted();
     const stillLatest = await deps.items.publish(identifier, attempt, { source, published, ...(superseded ? { superseded } : {}), embedded, links, timings }, now());
     if (!stillLatest) {
       // A newer upload (or a removal) took the identifier while this one rendered: withdraw this revision unless it
@@ -286,7 +294,10 @@ async function publishRevision(
   const placed = (path: string) => storeFor(pyramidFilePlacement(path, image, rendered.maxSize, access));
   const uploads = pyramidUploads(revisionId, rendered, placed);
   if (substitute) uploads.push(...pyramidUploads(substitute.identifier, substitute.rendered, () => deps.derivatives));
-  await eachLimited(uploads, settings.uploadConcurrency, (upload) => upload());
+  await eachLimited(uploads, settings.uploadConcurrency, (upload) => {
+    deps.signal?.throwIfAborted();
+    return upload();
+  });
 
   const service = { level: 2, upscaling: settings.upscaling } as const;
   const auth = access.policy === 'open' ? undefined : [probeServiceFor(settings.publicUrl, identifier)];

@@ -17,7 +17,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, describe, expect, it } from 'vitest';
 import { keysOfLetter, listDeadLetters, redriveDeadLetters, sqsDeadLetterSink, type DeadLetter } from '../../functions/store/dead-letters.ts';
-import { createIngestHandler } from '../../functions/ingest/handler.ts';
+import { createIngestHandler, TIME_LIMIT_RESERVE_MS } from '../../functions/ingest/handler.ts';
 import type { IngestDeps } from '../../functions/ingest/ingest-object.ts';
 import type { ImageItems } from '../../functions/store/image-items.ts';
 
@@ -104,11 +104,11 @@ describe('the ingest handler\'s last attempt', () => {
   });
   const context = { getRemainingTimeInMillis: () => 900_000, functionName: 'f', awsRequestId: 'a' } as never;
 
-  function rig(deadLetter?: (letter: DeadLetter) => Promise<void>) {
+  function rig(deadLetter?: (letter: DeadLetter) => Promise<void>, storage: () => Promise<never> = () => Promise.reject(Object.assign(new Error('We encountered an internal error'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } }))) {
     const givenUp: string[] = [];
     const deps = {
       // Storage that always fails: the head of the master already throws.
-      s3: { send: () => Promise.reject(Object.assign(new Error('We encountered an internal error'), { name: 'InternalError', $metadata: { httpStatusCode: 500 } })) },
+      s3: { send: storage },
       items: { giveUp: (identifier: string, _key: string, reason: string) => Promise.resolve(void givenUp.push(`${identifier}: ${reason}`)) } as unknown as ImageItems,
     } as unknown as IngestDeps;
     const handler = createIngestHandler({ deps, logger: new Logger({ logLevel: 'SILENT' }), maxReceiveCount: 3, ...(deadLetter ? { deadLetter } : {}) });
@@ -129,6 +129,17 @@ describe('the ingest handler\'s last attempt', () => {
     expect((await handler(event(3), context)).batchItemFailures).toEqual([]);
     expect(givenUp).toEqual(['museum:obj-1: gave up after 3 attempts on museum/obj-1.jpg: We encountered an internal error']);
     expect(letters).toMatchObject([{ messageId: 'msg', body: bodyFor('museum/obj-1.jpg'), attempts: 3, reason: 'gave up after 3 attempts on museum/obj-1.jpg: We encountered an internal error' }]);
+  });
+
+  it('stops an attempt before the function\'s time limit, so the last one can still say why', async () => {
+    const letters: DeadLetter[] = [];
+    // Storage that never answers: only the time limit ends the attempt.
+    const { handler, givenUp } = rig(async (letter) => void letters.push(letter), () => new Promise<never>(() => undefined));
+    const nearLimit = { getRemainingTimeInMillis: () => TIME_LIMIT_RESERVE_MS + 50, functionName: 'f', awsRequestId: 'a' } as never;
+    expect((await handler(event(1), nearLimit)).batchItemFailures).toEqual([{ itemIdentifier: 'msg' }]);
+    expect((await handler(event(3), nearLimit)).batchItemFailures).toEqual([]);
+    expect(letters.map((l) => l.reason)).toEqual([expect.stringMatching(/^gave up after 3 attempts on museum\/obj-1\.jpg: the ingest did not finish within the function's time limit/)]);
+    expect(givenUp).toHaveLength(1);
   });
 
   it('leaves the message to the redrive policy when the dead-letter queue cannot be written', async () => {
