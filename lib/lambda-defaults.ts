@@ -52,6 +52,10 @@ export function imagehubFunction(scope: Construct, id: string, props: ImagehubFu
     environment: {
       NODE_OPTIONS: '--enable-source-maps',
       POWERTOOLS_LOG_LEVEL: 'INFO',
+      // libvips' worker threads each get a glibc malloc arena; a warm container's RSS then only grows (measured on
+      // `npm start` under bench:load: +160 MB in 10 minutes with a flat JS heap, flat with 2 arenas). Read by glibc
+      // at process start, which function environment variables precede.
+      ...(props.imagingLayer ? { MALLOC_ARENA_MAX: '2' } : {}),
       ...props.environment,
     },
     bundling: {

@@ -15,8 +15,12 @@
 import type { LinkHints } from './image-item.ts';
 import { cleanObjectNumber, type MappedRecord } from './record.ts';
 
-/** Longer values are not lookup keys but garbage (DynamoDB also caps index keys): they are left unindexed. */
-const MAX_KEY_LENGTH = 1024;
+/**
+ * Longer values are not lookup keys but garbage: they are left unindexed. Counted in UTF-8 bytes, as DynamoDB caps
+ * index keys (2048 bytes for a partition key): 1024 characters of `€` are 3072 bytes, and a record carrying such a
+ * PID made every write of it fail with a ValidationException.
+ */
+const MAX_KEY_BYTES = 1024;
 
 export interface LinkKeys {
   dataPidKey?: string;
@@ -99,7 +103,7 @@ function hostKey(pid: string | undefined): string | undefined {
 }
 
 function bounded(key: string): string | undefined {
-  return key.length <= MAX_KEY_LENGTH ? key : undefined;
+  return Buffer.byteLength(key, 'utf8') <= MAX_KEY_BYTES ? key : undefined;
 }
 
 function compact<T extends object>(value: T): T {

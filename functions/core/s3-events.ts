@@ -49,7 +49,14 @@ export function objectEventsFromMessage(body: string): ObjectEvent[] {
     else if (name.startsWith('ObjectRemoved:')) kind = 'removed';
     else throw new MalformedEventError(`unsupported S3 event "${name}"`);
     const o = record.s3!.object!;
-    const event: ObjectEvent = { kind, bucket, key: decodeS3Key(key) };
+    let decoded: string;
+    try {
+      decoded = decodeS3Key(key);
+    } catch {
+      // S3 itself always encodes keys validly; a message that does not is not an S3 notification (URIError otherwise).
+      throw new MalformedEventError(`S3 record key "${key.slice(0, 200)}" is not valid URL encoding`);
+    }
+    const event: ObjectEvent = { kind, bucket, key: decoded };
     if (typeof o.size === 'number') event.size = o.size;
     if (typeof o.eTag === 'string') event.etag = o.eTag;
     if (typeof o.versionId === 'string') event.versionId = o.versionId;

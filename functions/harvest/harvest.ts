@@ -89,8 +89,19 @@ export const DEFAULT_RETRY: RetryPolicy = {
  */
 export const DEFAULT_OVERLAP_SECONDS = 86_400;
 
+/**
+ * The largest OAI-PMH response read, 32 MiB. A page is held whole while it is parsed (the text, then its tree: several
+ * times the bytes), so an unbounded page — a repository misconfigured to put everything on one page, a proxy's
+ * endless error stream, a hostile endpoint — would exhaust the function's memory. Real pages are far smaller: the
+ * data hub's hold 25 records of about 12 KB, and even 100 records at the mirror's ~350 KB per-record maximum fit. A
+ * larger page stops the run with that reason (not retried: the same page would come again), checkpoint intact.
+ */
+export const DEFAULT_MAX_PAGE_BYTES = 32 * 1024 * 1024;
+
 export interface HarvestSource {
   fetch: Fetch;
+  /** Responses larger than this are refused ({@link DEFAULT_MAX_PAGE_BYTES}). */
+  maxPageBytes?: number;
   clock?: Clock;
   /** Harvest source id: names the state item and tags the records (`bySource`). */
   source: string;
@@ -514,6 +525,7 @@ interface Context {
   retry: RetryPolicy;
   deadline?: number;
   metadataPrefix: string;
+  maxPageBytes: number;
   log: (message: string, details?: Record<string, unknown>) => void;
 }
 
@@ -524,6 +536,7 @@ function context(options: HarvestSource): Context {
     retry: { ...DEFAULT_RETRY, ...options.retry },
     ...(options.deadline !== undefined ? { deadline: options.deadline } : {}),
     metadataPrefix: options.metadataPrefix ?? 'oai_lido',
+    maxPageBytes: options.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES,
     log: options.log ?? (() => {}),
   };
 }
@@ -570,7 +583,10 @@ async function request(ctx: Context, url: string, abandon?: AbortSignal): Promis
         await response.body?.cancel();
         fault = `HTTP ${response.status}`;
       } else {
-        const body = await response.text();
+        const body = await boundedText(response, ctx.maxPageBytes);
+        if (body === undefined) {
+          return { ok: false, reason: `the response to ${url} is larger than ${ctx.maxPageBytes} bytes (the page size limit): not read` };
+        }
         // The Datahub answers OAI errors with HTTP 400; anything else not 200 is not OAI-PMH speaking.
         if (response.status !== 200 && response.status !== 400) return { ok: false, reason: `HTTP ${response.status} from ${url}` };
         const page = readPage(body);
@@ -592,6 +608,33 @@ async function request(ctx: Context, url: string, abandon?: AbortSignal): Promis
     if (abandon?.aborted) return { ok: false, reason: 'abandoned' };
   }
   return { ok: false, reason: `gave up after ${retry.maxAttempts} attempts: ${fault}` };
+}
+
+/**
+ * The body as UTF-8 text (as Response.text() decodes it), or undefined as soon as it is known to exceed `limit`
+ * bytes: by its Content-Length, else while it streams, so no more than `limit` bytes are ever held.
+ */
+async function boundedText(response: Response, limit: number): Promise<string | undefined> {
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > limit) {
+    await response.body?.cancel();
+    return undefined;
+  }
+  if (!response.body) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 /**

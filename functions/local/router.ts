@@ -50,8 +50,26 @@ export function createRouter(deps: RouterDeps) {
   };
 }
 
+/**
+ * The request target as a URL. Resolved against a base, a path such as `//%zz/x` or `/\\/x` reads as a
+ * protocol-relative URL with an invalid host and throws (found by test/fuzz/http-routes.test.ts); appended to the
+ * origin it stays a path. Anything that still does not parse (an absolute-form target naming another host) is not
+ * a request for this server.
+ */
+function requestUrl(target: string): URL | undefined {
+  try {
+    return new URL(`http://localhost${target.startsWith('/') ? target : `/${target}`}`);
+  } catch {
+    return undefined;
+  }
+}
+
 async function route(req: IncomingMessage, res: ServerResponse, deps: RouterDeps): Promise<void> {
-  const url = new URL(req.url ?? '/', 'http://localhost');
+  const url = requestUrl(req.url ?? '/');
+  if (!url) {
+    text(res, 400, `the request target ${JSON.stringify((req.url ?? '').slice(0, 200))} is not a path on this server`);
+    return;
+  }
   if (deps.viewers && (url.pathname.startsWith('/viewer/') || url.pathname.startsWith('/viewers/'))) {
     await routeViewer(req, res, url, deps.viewers);
     return;

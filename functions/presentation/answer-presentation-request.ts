@@ -71,6 +71,16 @@ const MEDIA_TYPE = {
 export const CACHE_PRESENTATION = 'public, max-age=0, s-maxage=10';
 /** Related works linked per manifest at most (each costs a read). */
 const MAX_RELATED = 24;
+/**
+ * Longest lookup value, institution key or page start read from a request, in UTF-8 bytes. DynamoDB refuses a
+ * key over 2048 bytes (partition) or 1024 bytes (sort) with a ValidationException, which would surface as a 500
+ * for what is a client's mistake; no record id, PID, object number or institution comes near this.
+ */
+const MAX_KEY_VALUE_BYTES = 512;
+
+function tooLong(value: string): boolean {
+  return Buffer.byteLength(value, 'utf8') > MAX_KEY_VALUE_BYTES;
+}
 
 class NotFound extends Error {}
 class BadRequest extends Error {}
@@ -194,6 +204,7 @@ async function answerTopCollection(request: PresentationRequest, deps: Presentat
 }
 
 async function answerInstitution(request: PresentationRequest, deps: PresentationDeps, baseUrl: string, version: 2 | 3, key: string): Promise<PresentationAnswer> {
+  if (tooLong(key)) throw new NotFound(`no collection: institution keys are at most ${MAX_KEY_VALUE_BYTES} bytes`);
   const entry = await deps.objects.institution(key);
   if (!entry) throw new NotFound(`no collection ${key}: no object of an institution ${key} has a manifest (see /iiif/presentation/${version}/collection/top.json)`);
   const pageSize = deps.pageSize ?? COLLECTION_PAGE_SIZE;
@@ -210,6 +221,7 @@ async function answerInstitution(request: PresentationRequest, deps: Presentatio
 }
 
 async function answerPage(request: PresentationRequest, deps: PresentationDeps, baseUrl: string, version: 2 | 3, key: string, firstObjectId: string): Promise<PresentationAnswer> {
+  if (tooLong(key) || tooLong(firstObjectId)) throw new NotFound(`no such collection page: institution keys and object ids are at most ${MAX_KEY_VALUE_BYTES} bytes`);
   const entry = await deps.objects.institution(key);
   if (!entry) throw new NotFound(`no collection ${key}`);
   // Pages start at an object id; when objects are added, later page starts shift and a page cached under an old
@@ -229,6 +241,8 @@ function collectionManifest(summary: ObjectSummary): CollectionManifest {
 
 async function answerLookup(request: PresentationRequest, deps: PresentationDeps, baseUrl: string, version: 2 | 3): Promise<PresentationAnswer> {
   const query = request.query ?? {};
+  const long = (['recordId', 'dataPid', 'workPid', 'objectNumber', 'institution'] as const).find((name) => tooLong(query[name] ?? ''));
+  if (long) throw new BadRequest(`${long} is longer than ${MAX_KEY_VALUE_BYTES} bytes: no record has such a value`);
   let candidates: MirroredRecord[] = [];
   if (query.recordId) {
     const record = await deps.records.get(query.recordId);

@@ -20,12 +20,24 @@ const CONNECTION_TIMEOUT_MS = 3_000;
 /** Socket idle time before a request is abandoned and retried; IMAGEHUB_STORAGE_TIMEOUT_MS overrides it. */
 export const DEFAULT_STORAGE_TIMEOUT_MS = 10_000;
 
-function requestHandlerOptions(env: Env): { connectionTimeout: number; requestTimeout: number; throwOnRequestTimeout: true } {
+/**
+ * Sockets per client. The connection timeout runs while a request waits for a free socket too: with the SDK's 50,
+ * `npm start` under bench:load queued ~400 requests for up to 2 s and some timed out into 503s. A Lambda serves
+ * one request at a time and never comes near either number.
+ */
+const MAX_SOCKETS = 256;
+
+function requestHandlerOptions(env: Env) {
   const configured = Number(env.IMAGEHUB_STORAGE_TIMEOUT_MS);
   const requestTimeout = Number.isFinite(configured) && configured > 0 ? configured : DEFAULT_STORAGE_TIMEOUT_MS;
-  // Without throwOnRequestTimeout the handler only logs a warning and the request waits forever (measured: an
-  // unanswered HeadObject hung the ingest until the test's time limit).
-  return { connectionTimeout: Math.min(CONNECTION_TIMEOUT_MS, requestTimeout), requestTimeout, throwOnRequestTimeout: true };
+  return {
+    connectionTimeout: Math.min(CONNECTION_TIMEOUT_MS, requestTimeout),
+    requestTimeout,
+    // Without it the handler only logs a warning and the request waits forever (measured: an unanswered HeadObject
+    // hung the ingest until the test's time limit).
+    throwOnRequestTimeout: true,
+    httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS },
+  };
 }
 
 export function createS3Client(env: Env = process.env, overrides: S3ClientConfig = {}): S3Client {

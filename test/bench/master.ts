@@ -10,10 +10,11 @@ import sharp from 'sharp';
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const MASTER_SIZE = { width: 11_547, height: 8_660 } as const;
 
-export async function makePhotographicMaster(path: string): Promise<{ width: number; height: number }> {
+/** `size` defaults to {@link MASTER_SIZE}; the load benchmark makes smaller ones. */
+export async function makePhotographicMaster(path: string, size: { width: number; height: number } = MASTER_SIZE): Promise<{ width: number; height: number }> {
   const painting = [resolve(PROJECT_ROOT, 'test/fixtures/images/bentheim.jpg'), resolve(PROJECT_ROOT, '../shared/fixtures/images/artwork/bentheim.jpg')].find(existsSync);
   if (!painting) throw new Error('bentheim.jpg not found in test/fixtures/images or ../shared/fixtures/images/artwork');
-  const { width, height } = MASTER_SIZE;
+  const { width, height } = size;
   const grain = await sharp({ create: { width, height, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 18 } } }).raw().toBuffer();
   await sharp(painting)
     .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })

@@ -62,6 +62,8 @@ export const MAX_SEARCH_RESULTS = 100;
 const MAX_ACTIVITY = 200;
 /** Object keys longer than S3 allows (1024 bytes) can never be uploaded. */
 const MAX_KEY_BYTES = 1024;
+/** Longest folder or file name in an uploaded key (a file-system name with a suffix: see `upload`). */
+const MAX_SEGMENT_BYTES = 200;
 
 const LANGUAGES = ['en', 'nl', 'none'];
 const text = (map: LanguageMap | undefined, fallback = ''): string => (map ? (pickValue(map, LANGUAGES) ?? fallback) : fallback);
@@ -111,7 +113,8 @@ export function card(deps: WebDeps, summary: ObjectSummary): ObjectCard {
 /** One page of an institution's objects from `from` (inclusive), and the first object id of the next page. */
 export async function objectPage(deps: WebDeps, institutionKey: string, from?: string): Promise<{ objects: ObjectCard[]; next?: string }> {
   if (!institutionKey || institutionKey.length > 300) throw new BadRequest('give an institution key, e.g. ?institution=mskgent.be');
-  if (from !== undefined && (from.length === 0 || from.length > 300)) throw new BadRequest('"from" must be an object id');
+  // Bytes too: `from` is a sort key, which DynamoDB refuses (a 500) past 1024 bytes, and 300 characters can be 1200.
+  if (from !== undefined && (from.length === 0 || from.length > 300 || Buffer.byteLength(from) > 1024)) throw new BadRequest('"from" must be an object id');
   const found = await deps.objects.listCollection(institutionKey, { ...(from ? { from } : {}), limit: PAGE_SIZE + 1 });
   const next = found.length > PAGE_SIZE ? found[PAGE_SIZE]!.objectId : undefined;
   return { objects: found.slice(0, PAGE_SIZE).map((summary) => card(deps, summary)), ...(next ? { next } : {}) };
@@ -251,6 +254,8 @@ export async function activity(deps: WebDeps, limit = 50): Promise<ActivityEntry
 /** The status of an image for an uploader: `queued` while the item predates `since` (the upload's time). */
 export async function imageStatus(deps: WebDeps, identifier: string, since?: string, key?: string): Promise<Record<string, unknown>> {
   if (!isIdentifier(identifier)) throw new BadRequest(`"${identifier}" is not an image identifier`);
+  // The key names a refusal item (`REFUSAL#{key}`): past S3's limit it cannot exist, and DynamoDB would refuse it.
+  if (key && Buffer.byteLength(key) > MAX_KEY_BYTES) throw new BadRequest(`the key is longer than ${MAX_KEY_BYTES} bytes`);
   const item = await deps.images.get(identifier, { consistent: true });
   if (key) {
     const refusal = await deps.images.getRefusal(key);
@@ -341,6 +346,20 @@ async function lidoXml(res: ServerResponse, deps: WebDeps, objectId: string): Pr
 async function upload(req: IncomingMessage, deps: WebDeps, key: string, access?: string): Promise<Record<string, unknown>> {
   if (Buffer.byteLength(key) > MAX_KEY_BYTES) throw new BadRequest(`the key is longer than ${MAX_KEY_BYTES} bytes`);
   if (key.startsWith('/')) throw new BadRequest(`the key "${key}" starts with "/"`);
+  // The web app is local only, and the local S3 stand-in stores each key segment as a file name (the last one with
+  // `._S3rver_metadata.json` appended), which the file system caps at 255 bytes: a 503 from storage otherwise. No
+  // institution folder or file name comes near the bound.
+  const long = key.split('/').find((segment) => Buffer.byteLength(segment) > MAX_SEGMENT_BYTES);
+  if (long !== undefined) {
+    req.resume();
+    throw new BadRequest(`the key segment "${long.slice(0, 100)}…" is longer than ${MAX_SEGMENT_BYTES} bytes`);
+  }
+  // S3 stores keys with control characters, but XML 1.0 cannot carry them in listings and the file-system stand-in
+  // cannot name them (a NUL made it fail): refused here with a reason rather than failing in storage.
+  if (/\p{Cc}/u.test(key)) {
+    req.resume();
+    throw new BadRequest(`the key ${JSON.stringify(key)} contains control characters`);
+  }
   const result = identifierForKey(key);
   if (result.kind !== 'identifier') {
     req.resume();
