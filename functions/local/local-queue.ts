@@ -40,7 +40,14 @@ export class LocalQueue {
     private readonly options: LocalQueueOptions = {},
   ) {
     const file = options.deadLetterFile;
-    if (file && existsSync(file)) this.deadLetters.push(...(JSON.parse(readFileSync(file, 'utf8')) as DeadLetter[]));
+    if (file && existsSync(file)) {
+      try {
+        this.deadLetters.push(...(JSON.parse(readFileSync(file, 'utf8')) as DeadLetter[]));
+      } catch {
+        // A damaged list must not stop `npm start`: it is kept aside for a person to read, not overwritten.
+        renameSync(file, `${file}.unreadable-${Date.now()}`);
+      }
+    }
   }
 
   send(body: string): void {

@@ -19,6 +19,7 @@
  */
 import { Agent, request } from 'node:http';
 import { seededRandom } from './random.ts';
+import { openSeadragonTile } from '../integration/client-urls.ts';
 
 export interface InfoDoc {
   id?: string;
@@ -110,27 +111,9 @@ function geometry(info: InfoDoc): Geometry {
   };
 }
 
-/** OpenSeadragon's URL for tile (x, y) at scale factor s (IIIFTileSource.getTileUrl, as in client-urls.ts). */
+/** OpenSeadragon's URL for tile (x, y) at scale factor s (the rules client-urls.ts checks the ingest against). */
 function tileUrl(g: Geometry, s: number, x: number, y: number): string {
-  const { W, H, tw, th, v3, base } = g;
-  const levelWidth = Math.ceil(W / s);
-  const levelHeight = Math.ceil(H / s);
-  if (levelWidth < tw && levelHeight < th) {
-    if (levelWidth === W) return `${base}/full/${v3 ? 'max' : 'full'}/0/default.jpg`;
-    return `${base}/full/${v3 ? `${levelWidth},${levelHeight}` : `${levelWidth},`}/0/default.jpg`;
-  }
-  const rx = x * tw * s;
-  const ry = y * th * s;
-  const rw = Math.min(tw * s, W - rx);
-  const rh = Math.min(th * s, H - ry);
-  const sw = Math.min(tw, levelWidth - x * tw);
-  const sh = Math.min(th, levelHeight - y * th);
-  const region = rx === 0 && ry === 0 && rw === W && rh === H ? 'full' : `${rx},${ry},${rw},${rh}`;
-  let size: string;
-  if (v3 && sw === W && sh === H) size = 'max';
-  else if (!v3 && sw === W) size = 'full';
-  else size = v3 ? `${sw},${sh}` : `${sw},`;
-  return `${base}/${region}/${size}/0/default.jpg`;
+  return openSeadragonTile({ base: g.base, v3: g.v3, width: g.W, height: g.H, tileWidth: g.tw, tileHeight: g.th }, s, x, y).url;
 }
 
 /** The tiles of scale factor s that intersect the image rectangle [x0, x1) × [y0, y1). */

@@ -28,6 +28,41 @@ export interface ClientUrl {
   height: number;
 }
 
+/** An image service's tile grid, as a viewer reads it from info.json. */
+export interface TileGrid {
+  base: string;
+  v3: boolean;
+  width: number;
+  height: number;
+  tileWidth: number;
+  tileHeight: number;
+}
+
+/**
+ * OpenSeadragon's URL for tile (x, y) at scale factor s (IIIFTileSource.getTileUrl), with the pixel size it must
+ * return. A level smaller than one tile is asked for as a whole-image size.
+ */
+export function openSeadragonTile(grid: TileGrid, s: number, x: number, y: number): ClientUrl {
+  const { base, v3, width: W, height: H, tileWidth: tw, tileHeight: th } = grid;
+  const levelWidth = Math.ceil(W / s);
+  const levelHeight = Math.ceil(H / s);
+  const at = (region: string, size: string, width: number, height: number): ClientUrl => ({ url: `${base}/${region}/${size}/0/default.jpg`, width, height });
+  if (levelWidth < tw && levelHeight < th) {
+    return levelWidth === W ? at('full', v3 ? 'max' : 'full', W, H) : at('full', v3 ? `${levelWidth},${levelHeight}` : `${levelWidth},`, levelWidth, levelHeight);
+  }
+  const rx = x * tw * s;
+  const ry = y * th * s;
+  const rw = Math.min(tw * s, W - rx);
+  const rh = Math.min(th * s, H - ry);
+  const sw = Math.min(tw, levelWidth - x * tw);
+  const sh = Math.min(th, levelHeight - y * th);
+  const region = rx === 0 && ry === 0 && rw === W && rh === H ? 'full' : `${rx},${ry},${rw},${rh}`;
+  if (v3 && sw === W && sh === H) return at(region, 'max', W, H);
+  // 2.x says `full` whenever the tile is as wide as the image (one column at full resolution).
+  if (!v3 && sw === W) return at(region, 'full', sw, sh);
+  return at(region, v3 ? `${sw},${sh}` : `${sw},`, sw, sh);
+}
+
 export function clientUrls(info: Info): ClientUrl[] {
   const v3 = typeof info.id === 'string';
   const base = String(v3 ? info.id : info['@id']);
@@ -47,24 +82,12 @@ export function clientUrls(info: Info): ClientUrl[] {
       const levelWidth = Math.ceil(W / s);
       const levelHeight = Math.ceil(H / s);
       // OpenSeadragon
-      if (levelWidth < tw && levelHeight < th) {
-        if (levelWidth === W) add('full', v3 ? 'max' : 'full', W, H);
-        else add('full', v3 ? `${levelWidth},${levelHeight}` : `${levelWidth},`, levelWidth, levelHeight);
-      } else {
-        for (let y = 0; y * th < levelHeight; y++) {
-          for (let x = 0; x * tw < levelWidth; x++) {
-            const rx = x * tw * s;
-            const ry = y * th * s;
-            const rw = Math.min(tw * s, W - rx);
-            const rh = Math.min(th * s, H - ry);
-            const sw = Math.min(tw, levelWidth - x * tw);
-            const sh = Math.min(th, levelHeight - y * th);
-            const region = rx === 0 && ry === 0 && rw === W && rh === H ? 'full' : `${rx},${ry},${rw},${rh}`;
-            // 2.x says `full` whenever the tile is as wide as the image (one column at full resolution).
-            if (v3 && sw === W && sh === H) add(region, 'max', W, H);
-            else if (!v3 && sw === W) add(region, 'full', sw, sh);
-            else add(region, v3 ? `${sw},${sh}` : `${sw},`, sw, sh);
-          }
+      const columns = levelWidth < tw && levelHeight < th ? 1 : Math.ceil(levelWidth / tw);
+      const rows = levelWidth < tw && levelHeight < th ? 1 : Math.ceil(levelHeight / th);
+      for (let y = 0; y < rows; y++) {
+        for (let x = 0; x < columns; x++) {
+          const tile = openSeadragonTile({ base, v3, width: W, height: H, tileWidth: tw, tileHeight: th }, s, x, y);
+          urls.set(tile.url, tile);
         }
       }
       // Leaflet-IIIF

@@ -30,6 +30,7 @@ import { isImageItem, toImageItem } from '../../functions/store/image-items.ts';
 import { ObjectStore, type PutOptions } from '../../functions/store/object-store.ts';
 import { ensureBuckets } from '../../functions/local/stand-ins.ts';
 import { clientUrls } from './client-urls.ts';
+import { seededRandom } from '../bench/random.ts';
 
 const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/images');
 const haveShared = existsSync(SHARED);
@@ -66,24 +67,13 @@ interface PlannedKey {
   expected: Outcome;
 }
 
-/** mulberry32: small, seeded, good enough to vary test images. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Format = 'jpeg' | 'png' | 'webp' | 'tiff';
 const EXTENSION: Record<Format, string> = { jpeg: 'jpg', png: 'png', webp: 'webp', tiff: 'tif' };
 
 /** A distinct picture per seed: a random 7×5 colour grid, enlarged smoothly, plus a random bar. */
 async function generate(seed: number, width: number, height: number, format: Format): Promise<Buffer> {
-  const random = rng(seed);
+  const random = seededRandom(seed);
   const grid = Buffer.alloc(7 * 5 * 3);
   for (let i = 0; i < grid.length; i++) grid[i] = Math.floor(random() * 256);
   const bar = { left: Math.floor(random() * width * 0.6), top: Math.floor(random() * height * 0.6), width: Math.max(1, Math.floor(width / 5)), height: Math.max(1, Math.floor(height / 7)) };
@@ -104,7 +94,7 @@ async function generate(seed: number, width: number, height: number, format: For
 }
 
 async function buildPlan(): Promise<PlannedKey[]> {
-  const random = rng(SEED);
+  const random = seededRandom(SEED);
   const pick = <T>(values: readonly T[]): T => values[Math.floor(random() * values.length)]!;
   let seed = SEED;
   const dimension = () => {
