@@ -14,7 +14,7 @@ import { parseSessionSeconds } from '../core/auth.ts';
 import { ConfigError } from '../core/settings.ts';
 import { createDocumentClient } from '../store/clients.ts';
 import { createStores } from '../store/stores.ts';
-import { failureAnswer } from '../store/storage-faults.ts';
+import { answerFailures } from '../store/storage-faults.ts';
 import { answerAuthRequest, MAX_AUTH_BODY_BYTES, type AuthDeps } from './answer-auth-request.ts';
 import { secretsFromSecretsManager } from './secrets.ts';
 
@@ -58,19 +58,12 @@ export function createAuthHandler(deps: AuthDeps, logger = new Logger({ serviceN
       ...(event.body !== undefined ? { body } : {}),
       ...(event.cookies ? { cookies: event.cookies } : {}),
     };
-    try {
-      const answer = await answerAuthRequest(request, deps);
-      // Payload 2.0 sets cookies through `cookies`, not a header.
-      const { 'set-cookie': setCookie, ...headers } = answer.headers;
-      const text = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body).toString('utf8');
-      return { statusCode: answer.status, headers, body: text, ...(setCookie ? { cookies: [setCookie] } : {}) };
-    } catch (error) {
-      // Never the password or the cookie: only the path and the error.
-      logger.error('auth request failed', { path: request.path, error: error instanceof Error ? error : String(error) });
-      const failure = failureAnswer(error, 'the authorization service could not answer');
-      return { statusCode: failure.status, headers: failure.headers, body: failure.body };
-    }
-  }).use(injectLambdaContext(logger));
+    const answer = await answerAuthRequest(request, deps);
+    // Payload 2.0 sets cookies through `cookies`, not a header.
+    const { 'set-cookie': setCookie, ...headers } = answer.headers;
+    const text = answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : Buffer.from(answer.body).toString('utf8');
+    return { statusCode: answer.status, headers, body: text, ...(setCookie ? { cookies: [setCookie] } : {}) };
+  }).use(injectLambdaContext(logger)).use(answerFailures(logger, 'the authorization service could not answer'));
 }
 
 let cached: ReturnType<typeof createAuthHandler> | undefined;

@@ -14,7 +14,7 @@ import { signingKeyFromSecretsManager } from '../auth/secrets.ts';
 import { createDocumentClient, createS3Client } from '../store/clients.ts';
 import { ImageItems } from '../store/image-items.ts';
 import { ObjectStore } from '../store/object-store.ts';
-import { failureAnswer } from '../store/storage-faults.ts';
+import { answerFailures } from '../store/storage-faults.ts';
 import { answerImageRequest, type ImageApiDeps } from './answer-image-request.ts';
 
 sharp.concurrency(availableParallelism());
@@ -26,22 +26,15 @@ export function createImageApiHandler(deps: ImageApiDeps, logger = new Logger({ 
     // Payload 2.0 moves the Cookie header into `cookies`; the access cookie is looked for in the header.
     const headers = { ...(event.headers ?? {}), ...(event.cookies?.length ? { cookie: event.cookies.join('; ') } : {}) };
     const request = { method: event.requestContext.http.method, path: event.rawPath, headers };
-    try {
-      const answer = await answerImageRequest(request, deps);
-      const binary = answer.body instanceof Uint8Array;
-      return {
-        statusCode: answer.status,
-        headers: answer.headers,
-        body: answer.body === undefined ? '' : binary ? Buffer.from(answer.body as Uint8Array).toString('base64') : (answer.body as string),
-        isBase64Encoded: binary,
-      };
-    } catch (error) {
-      // Not the client's doing (storage unreachable after the SDK's retries, a damaged pyramid): logged in full.
-      logger.error('image request failed', { path: request.path, error: error instanceof Error ? error : String(error) });
-      const failure = failureAnswer(error, 'the image could not be read');
-      return { statusCode: failure.status, headers: failure.headers, body: failure.body };
-    }
-  }).use(injectLambdaContext(logger));
+    const answer = await answerImageRequest(request, deps);
+    const binary = answer.body instanceof Uint8Array;
+    return {
+      statusCode: answer.status,
+      headers: answer.headers,
+      body: answer.body === undefined ? '' : binary ? Buffer.from(answer.body as Uint8Array).toString('base64') : (answer.body as string),
+      isBase64Encoded: binary,
+    };
+  }).use(injectLambdaContext(logger)).use(answerFailures(logger, 'the image could not be read'));
 }
 
 let cached: ReturnType<typeof createImageApiHandler> | undefined;

@@ -92,6 +92,8 @@ export class TimeLimitError extends Error {}
  * Run one ingest, stopping it before the function's time limit: a Lambda killed at its limit cannot say why, and
  * on the last attempt its message would reach the dead-letter queue with no reason and its image stay `processing`.
  * The work is told to stop through the signal (checked between stages), and the attempt fails with the reason.
+ * Middy's own `timeoutEarlyInMillis` ends the whole invocation at once instead, before the record's last attempt could
+ * mark its image failed and park its message; hence a timer per record here.
  */
 async function withinTimeLimit<T>(context: Context, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const remaining = context.getRemainingTimeInMillis?.();

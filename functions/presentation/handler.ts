@@ -12,7 +12,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { ConfigError } from '../core/settings.ts';
 import { createDocumentClient } from '../store/clients.ts';
 import { createStores } from '../store/stores.ts';
-import { failureAnswer } from '../store/storage-faults.ts';
+import { answerFailures } from '../store/storage-faults.ts';
 import { answerPresentationRequest, type PresentationDeps } from './answer-presentation-request.ts';
 
 export function parsePresentationSettings(env: Record<string, string | undefined>): { tableName: string; publicUrl: string; metadataPrefix: string } {
@@ -26,15 +26,9 @@ export function parsePresentationSettings(env: Record<string, string | undefined
 export function createPresentationHandler(deps: PresentationDeps, logger = new Logger({ serviceName: 'imagehub-presentation' })) {
   return middy(async (event: APIGatewayProxyEventV2, _context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const request = { method: event.requestContext.http.method, path: event.rawPath, query: event.queryStringParameters ?? {}, headers: event.headers ?? {} };
-    try {
-      const answer = await answerPresentationRequest(request, deps);
-      return { statusCode: answer.status, headers: answer.headers, body: answer.body ?? '' };
-    } catch (error) {
-      logger.error('presentation request failed', { path: request.path, error: error instanceof Error ? error : String(error) });
-      const failure = failureAnswer(error, 'the document could not be built');
-      return { statusCode: failure.status, headers: failure.headers, body: failure.body };
-    }
-  }).use(injectLambdaContext(logger));
+    const answer = await answerPresentationRequest(request, deps);
+    return { statusCode: answer.status, headers: answer.headers, body: answer.body ?? '' };
+  }).use(injectLambdaContext(logger)).use(answerFailures(logger, 'the document could not be built'));
 }
 
 let cached: ReturnType<typeof createPresentationHandler> | undefined;

@@ -5,8 +5,11 @@
  * CloudFront try again, or a defect of ours, answered 500. The classification is the SDK's own
  * (@smithy/core/retry), so "transient" means here exactly what the retry strategy treated as transient.
  */
+import type { MiddlewareObj } from '@middy/core';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import type { SdkError } from '@smithy/types';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { STORAGE_MAX_ATTEMPTS } from './clients.ts';
 
 export interface FailureAnswer {
   status: 500 | 503;
@@ -29,7 +32,7 @@ export function isTransientStorageFault(error: unknown): boolean {
  * Retries for what the SDK cannot retry itself (a streamed body): transient faults only, exponential back-off with
  * full jitter (AWS's recommended scheme), as many attempts as the clients make.
  */
-export async function withStorageRetries<T>(work: () => Promise<T>, attempts = 5, baseDelayMs = 100, maxDelayMs = 20_000): Promise<T> {
+export async function withStorageRetries<T>(work: () => Promise<T>, attempts = STORAGE_MAX_ATTEMPTS, baseDelayMs = 100, maxDelayMs = 20_000): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await work();
@@ -51,4 +54,21 @@ export function failureAnswer(error: unknown, service: string): FailureAnswer {
     };
   }
   return { status: 500, headers, body: `internal error: ${service}; please retry\n` };
+}
+
+/**
+ * Middy error handling for the HTTP functions: an error no answer function turned into a 4xx is logged in full (the
+ * path, never headers: they may carry the staff cookie) and answered by {@link failureAnswer}.
+ */
+export function answerFailures(
+  logger: { error(message: string, details: Record<string, unknown>): void },
+  service: string,
+): MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> {
+  return {
+    onError: (request) => {
+      logger.error(`request failed: ${service}`, { path: request.event.rawPath, error: request.error instanceof Error ? request.error : String(request.error) });
+      const failure = failureAnswer(request.error, service);
+      request.response = { statusCode: failure.status, headers: failure.headers, body: failure.body };
+    },
+  };
 }

@@ -6,8 +6,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -15,9 +14,10 @@ import sharp from 'sharp';
 import type { ImageItem } from '../../functions/core/image-item.ts';
 import { loadLidoFiles } from '../../functions/harvest/files.ts';
 import { startLocalSystem, type LocalSystem } from '../../functions/local/system.ts';
+import { ROOT } from '../support/processes.ts';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const REPO = resolve(here, '../..');
+/** The checkout (test/support/processes.ts). */
+export const REPO = ROOT;
 /** The shared fixtures beside the checkout; the suites that need them skip with a message when absent. */
 export const SHARED_FIXTURES = resolve(REPO, '../shared/fixtures');
 export const HAVE_SHARED = existsSync(SHARED_FIXTURES);

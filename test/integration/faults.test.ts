@@ -11,22 +11,20 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { revisionPrefixes } from '../../functions/core/derivative-layout.ts';
 import type { ImageItem } from '../../functions/core/image-item.ts';
 import { runHarvest, systemClock } from '../../functions/harvest/harvest.ts';
 import { encodeKeyLikeS3 } from '../../functions/local/local-queue.ts';
 import { startStandIns, type StandIns } from '../../functions/local/stand-ins.ts';
-import { startLocalSystem, type LocalSystem } from '../../functions/local/system.ts';
+import { DEAD_LETTER_FILE, startLocalSystem, type LocalSystem } from '../../functions/local/system.ts';
 import { HarvestStateStore, RecordStore } from '../../functions/store/records.ts';
 import { describeHarvestState } from '../../functions/core/mirror.ts';
 import { collection } from '../support/datahub-records.ts';
 import { ALL_FAULTS, startFaultProxy, type FaultProxy } from '../support/fault-proxy.ts';
 import { startOaiServer, type OaiServer } from '../support/oai-server.ts';
 import { runImagehub } from '../support/processes.ts';
-import { DEAD_LETTER_FILE } from '../../functions/local/system.ts';
 import type { DeadLetter } from '../../functions/store/dead-letters.ts';
+import { noiseMaster, settle, storedFiles } from '../support/ingest-checks.ts';
 import { clientUrls } from './client-urls.ts';
 
 let standIns: StandIns;
@@ -90,18 +88,7 @@ function totalFaults(proxy: FaultProxy): number {
   return ALL_FAULTS.reduce((sum, kind) => sum + proxy.stats[kind], 0);
 }
 
-async function master(seed: number, width: number, height: number): Promise<Buffer> {
-  // Noise keeps every tile distinct and the JPEGs realistic in size; the seed only varies the size and tint.
-  return sharp({ create: { width, height, channels: 3, background: { r: (seed * 53) % 256, g: (seed * 97) % 256, b: (seed * 31) % 256 }, noise: { type: 'gaussian', mean: 120, sigma: 40 } } })
-    .jpeg({ quality: 80 })
-    .toBuffer();
-}
 
-/** s3rver announces an upload after answering it: wait for the notification, then for the queue to drain. */
-async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 400));
-  await system.queue.idle();
-}
 
 /** The URLs OpenSeadragon, Leaflet and thumbnails derive from an image's current info.json (3.0 and 2.1). */
 async function clientUrlsOf(identifier: string): Promise<string[]> {
@@ -114,16 +101,6 @@ async function clientUrlsOf(identifier: string): Promise<string[]> {
   return urls;
 }
 
-/** Every key under an image's revision prefixes, in both stores, relative to the revision. */
-async function storedFiles(item: ImageItem): Promise<string[]> {
-  const keys: string[] = [];
-  for (const store of [system.derivatives, system.protectedDerivatives]) {
-    for (const prefix of revisionPrefixes(item.identifier)) {
-      for await (const key of store.listKeys(prefix)) keys.push(key.slice(prefix.length - 1).replace(/^~[^/~]+/, '~REV'));
-    }
-  }
-  return keys.sort();
-}
 
 describe('ingest through storage faults', () => {
   const images = [
@@ -137,16 +114,16 @@ describe('ingest through storage faults', () => {
   const results: { faulted: ImageItem; clean: ImageItem }[] = [];
 
   beforeAll(async () => {
-    const masters = await Promise.all(images.map((i) => master(i.seed, i.width, i.height)));
+    const masters = await Promise.all(images.map((i) => noiseMaster(i.seed, i.width, i.height)));
     // The reference: the same masters ingested with no faults.
     faultsOff();
     for (const [i, body] of masters.entries()) await system.ingest.putBody(`clean/image-${i}.jpg`, body, { contentType: 'image/jpeg' });
-    await settle();
+    await settle(system);
     // The uploads themselves go through cleanly (the uploader is not under test); everything after is faulted.
     for (const [i, body] of masters.entries()) await system.ingest.putBody(`faulted/image-${i}.jpg`, body, { contentType: 'image/jpeg' });
     s3Faults.plan({ rate: 0.1, kinds: ALL_FAULTS });
     dbFaults.plan({ rate: 0.1, kinds: ALL_FAULTS });
-    await settle();
+    await settle(system);
     faultsOff();
     for (const i of masters.keys()) {
       const faulted = await system.items.get(`faulted:image-${i}`);
@@ -177,10 +154,10 @@ describe('ingest through storage faults', () => {
     for (const { faulted, clean } of results) {
       expect(faulted.published!.revision).toBe(clean.published!.revision);
       expect(faulted.published!.files).toBe(clean.published!.files);
-      const [faultedFiles, cleanFiles] = [await storedFiles(faulted), await storedFiles(clean)];
+      const [faultedFiles, cleanFiles] = [await storedFiles(system, faulted), await storedFiles(system, clean)];
       expect(faultedFiles).toEqual(cleanFiles);
-      // The two current info.json documents live outside the revision prefix.
-      expect(faultedFiles.length).toBe(faulted.published!.files - 2);
+      expect(faultedFiles.filter((key) => !key.includes('~REV') && !/\/ID\/info\.json$/.test(key)), 'files of another revision').toEqual([]);
+      expect(faultedFiles.length).toBe(faulted.published!.files);
     }
   });
 
@@ -282,11 +259,11 @@ describe('serving through storage faults', () => {
 
 describe('permanent failures: dead letters with their reason, replayed by imagehub redrive', () => {
   it('parks an ingest that fails on every attempt with why, and replays it once the cause is gone', async () => {
-    const body = await master(7, 800, 600);
+    const body = await noiseMaster(7, 800, 600);
     // The derivative store refuses every write: no retry can help, the ingest must give up and say why.
     s3Faults.plan({ rate: 1, kinds: ['server-error'], match: (r) => r.method === 'PUT' && r.url.startsWith(`/${system.settings.derivativeBucket}/`) });
     await system.ingest.putBody('broken/store.jpg', body, { contentType: 'image/jpeg' });
-    await settle();
+    await settle(system);
     faultsOff();
 
     const item = await system.items.get('broken:store');
@@ -310,7 +287,7 @@ describe('permanent failures: dead letters with their reason, replayed by imageh
     const redriven = await runImagehub(['redrive', '--data', dataDir, '--json']);
     expect(redriven.code, redriven.stderr).toBe(0);
     expect((JSON.parse(redriven.stdout) as { redriven: { keys: string[] }[] }).redriven.map((l) => l.keys)).toEqual([[`${system.ingestBucket}/broken/store.jpg`]]);
-    await settle();
+    await settle(system);
     expect((await system.items.get('broken:store'))?.status).toBe('ready');
     expect(system.queue.deadLetters).toEqual([]);
     expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual([]);

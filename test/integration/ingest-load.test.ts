@@ -30,6 +30,7 @@ import { isImageItem, toImageItem } from '../../functions/store/image-items.ts';
 import { ObjectStore, type PutOptions } from '../../functions/store/object-store.ts';
 import { ensureBuckets } from '../../functions/local/stand-ins.ts';
 import { clientUrls } from './client-urls.ts';
+import { meanAbsoluteDifference } from '../support/ingest-checks.ts';
 import { seededRandom } from '../bench/random.ts';
 
 const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/images');
@@ -335,12 +336,6 @@ async function pixels(body: Buffer | Uint8Array, width: number, height: number):
   return sharp(body).flatten({ background: '#ffffff' }).resize(width, height, { fit: 'fill' }).removeAlpha().raw().toBuffer();
 }
 
-function meanAbsoluteDifference(a: Buffer, b: Buffer): number {
-  expect(a.length).toBe(b.length);
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
-  return sum / a.length;
-}
 
 describe.skipIf(!haveShared)('Ingest under load', () => {
   let publicKeys: string[] = [];

@@ -14,6 +14,7 @@ import type { ImageItem } from '../../functions/core/image-item.ts';
 import { startLocalSystem, type LocalSystem } from '../../functions/local/system.ts';
 import { storedKeyForPath } from '../../functions/core/static-paths.ts';
 import { clientUrls } from './client-urls.ts';
+import { meanAbsoluteDifference, settle } from '../support/ingest-checks.ts';
 
 const SHARED = resolve(dirname(fileURLToPath(import.meta.url)), '../../../shared/fixtures/images');
 const haveShared = existsSync(SHARED);
@@ -32,11 +33,6 @@ async function upload(key: string, body: Buffer, metadata?: Record<string, strin
   await system.ingest.putBody(key, body, { contentType: 'application/octet-stream', ...(metadata ? { metadata } : {}) });
 }
 
-/** s3rver emits its notification after responding; give it a moment, then wait for the queue to drain. */
-async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 300));
-  await system.queue.idle();
-}
 
 async function item(identifier: string): Promise<ImageItem> {
   const found = await system.items.get(identifier);
@@ -67,7 +63,7 @@ describe.skipIf(!haveShared)('ingest of real fixtures', () => {
         expected.set(`fixtures:${group}:${unique}`, `${group}/${name}`);
       }
     }
-    await settle();
+    await settle(system);
   }, 300_000);
 
   it('gives every uploaded file a final status: ready, or failed with a reason', async () => {
@@ -279,10 +275,10 @@ describe('replace, delete and identifier clashes', () => {
     const second = await sharp({ create: { width: 900, height: 1300, channels: 3, background: { r: 10, g: 10, b: 200 } } }).jpeg().toBuffer();
     const third = await sharp({ create: { width: 600, height: 600, channels: 3, background: { r: 10, g: 200, b: 10 } } }).png().toBuffer();
     await upload('museum/replace-me.jpg', first);
-    await settle();
+    await settle(system);
     const v1 = (await item('museum:replace-me')).published!;
     await upload('museum/replace-me.jpg', second);
-    await settle();
+    await settle(system);
     const v2 = (await item('museum:replace-me')).published!;
     expect(v2.revision).not.toBe(v1.revision);
     expect([v2.width, v2.height]).toEqual([900, 1300]);
@@ -293,14 +289,14 @@ describe('replace, delete and identifier clashes', () => {
     expect((await fetchImage(`${system.url}/iiif/3/museum:replace-me~${v1.revision}/full/max/0/default.jpg`)).width).toBe(1100);
 
     await upload('museum/replace-me.jpg', third);
-    await settle();
+    await settle(system);
     const v3 = (await item('museum:replace-me')).published!;
     expect((await fetchImage(`${system.url}/iiif/3/museum:replace-me~${v2.revision}/full/max/0/default.jpg`)).status).toBe(200);
     expect((await fetchImage(`${system.url}/iiif/3/museum:replace-me~${v1.revision}/full/max/0/default.jpg`)).status).toBe(404);
     expect(v3.revision).not.toBe(v2.revision);
 
     await system.s3.send(new DeleteObjectCommand({ Bucket: system.ingestBucket, Key: 'museum/replace-me.jpg' }));
-    await settle();
+    await settle(system);
     const deleted = await item('museum:replace-me');
     expect(deleted.status).toBe('deleted');
     expect(deleted.published).toBeUndefined();
@@ -314,9 +310,9 @@ describe('replace, delete and identifier clashes', () => {
   it('refuses a second master that maps to an identifier another key owns, and keeps the first', async () => {
     const image = await sharp({ create: { width: 300, height: 200, channels: 3, background: '#888' } }).jpeg().toBuffer();
     await upload('museum/1829-A.jpg', image);
-    await settle();
+    await settle(system);
     await upload('museum/1829-A.png', await sharp(image).png().toBuffer());
-    await settle();
+    await settle(system);
     const owner = await item('museum:1829-A');
     expect(owner).toMatchObject({ status: 'ready', sourceKey: 'museum/1829-A.jpg' });
     const refusal = await system.items.getRefusal('museum/1829-A.png');
@@ -326,7 +322,7 @@ describe('replace, delete and identifier clashes', () => {
   it('records a refusal for keys that cannot map and ignores folder markers', async () => {
     await upload('ØØ/x.jpg', Buffer.from('not even an image'));
     await upload('museum/folder/', Buffer.alloc(0));
-    await settle();
+    await settle(system);
     expect((await system.items.getRefusal('ØØ/x.jpg'))?.reason).toMatch(/no characters usable/);
     expect(await system.items.getRefusal('museum/folder/')).toBeUndefined();
   });
@@ -337,7 +333,7 @@ describe('replace, delete and identifier clashes', () => {
       .jpeg()
       .toBuffer();
     await upload('kmska.be/257.jpg', image, { 'sort-number': '2', 'work-pid': 'http://kmska.be/collection/work/id/257' });
-    await settle();
+    await settle(system);
     expect((await item('kmska.be:257')).links).toEqual({
       institution: 'kmska.be',
       objectNumber: '257',
@@ -355,9 +351,3 @@ function psnr(a: Buffer, b: Buffer): number {
   return 10 * Math.log10((255 * 255) / (squared / a.length));
 }
 
-function meanAbsoluteDifference(a: Buffer, b: Buffer): number {
-  expect(a.length).toBe(b.length);
-  let sum = 0;
-  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
-  return sum / a.length;
-}

@@ -9,7 +9,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
-import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { infoJsonKey, revisionPrefixes } from '../../functions/core/derivative-layout.ts';
 import type { ImageItem } from '../../functions/core/image-item.ts';
@@ -20,6 +19,7 @@ import { ENDPOINTS_FILE, type LocalEndpoints } from '../../functions/cli/target.
 import { ObjectStore, type PutOptions } from '../../functions/store/object-store.ts';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ROOT } from '../support/processes.ts';
+import { noiseMaster, settle, storedFiles } from '../support/ingest-checks.ts';
 
 let system: LocalSystem;
 const dataDir = mkdtempSync(join(tmpdir(), 'imagehub-redelivery-'));
@@ -32,16 +32,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function master(seed: number, width: number, height: number): Promise<Buffer> {
-  return sharp({ create: { width, height, channels: 3, background: { r: (seed * 41) % 256, g: (seed * 73) % 256, b: 90 }, noise: { type: 'gaussian', mean: 128, sigma: 45 } } })
-    .jpeg({ quality: 85 })
-    .toBuffer();
-}
 
-async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 300));
-  await system.queue.idle();
-}
 
 /** The notification S3 sends for the object as it is now, in the envelope SQS delivers (`receiveCount`-th time). */
 async function sqsEventFor(key: string, messageId: string, receiveCount = 1): Promise<SQSEvent> {
@@ -61,17 +52,6 @@ async function sqsEventFor(key: string, messageId: string, receiveCount = 1): Pr
 const quietLogger = () => new Logger({ serviceName: 'imagehub-ingest', logLevel: 'SILENT' });
 const context = { getRemainingTimeInMillis: () => 900_000, functionName: 'test', awsRequestId: 'test' } as never;
 
-/** Every stored key of an image (both stores, stable info.json included), with revisions named by role. */
-async function storedFiles(item: ImageItem): Promise<string[]> {
-  const keys: string[] = [];
-  const revision = item.published!.revision;
-  for (const store of [system.derivatives, system.protectedDerivatives]) {
-    for (const prefix of [...revisionPrefixes(item.identifier), `iiif/3/${item.identifier}/`, `iiif/2/${item.identifier}/`]) {
-      for await (const key of store.listKeys(prefix)) keys.push(`${store.bucket}:${key.replace(item.identifier, 'ID').replace(revision, 'REV')}`);
-    }
-  }
-  return [...new Set(keys)].sort();
-}
 
 /** The one correct result: ready, the stable info.json names the published revision, exactly its files stored. */
 async function expectOneCorrectResult(identifier: string, reference?: string[]): Promise<ImageItem> {
@@ -82,7 +62,7 @@ async function expectOneCorrectResult(identifier: string, reference?: string[]):
     const stable = JSON.parse(Buffer.from((await system.derivatives.getBytes(infoJsonKey(version, identifier)))!).toString('utf8')) as Record<string, string>;
     expect(stable.id ?? stable['@id']).toContain(`${identifier}~${revision}`);
   }
-  const files = await storedFiles(item!);
+  const files = await storedFiles(system, item!);
   expect(files.filter((key) => !key.includes('~REV') && !/\/ID\/info\.json$/.test(key)), 'files of another revision').toEqual([]);
   expect(files).toHaveLength(item!.published!.files);
   if (reference) expect(files).toEqual(reference);
@@ -93,14 +73,14 @@ describe('the same S3 event delivered again', () => {
   let reference: string[];
 
   beforeAll(async () => {
-    await system.ingest.putBody('twice/reference.jpg', await master(1, 1600, 1100), { contentType: 'image/jpeg' });
-    await settle();
-    reference = await storedFiles((await system.items.get('twice:reference'))!);
+    await system.ingest.putBody('twice/reference.jpg', await noiseMaster(1, 1600, 1100), { contentType: 'image/jpeg' });
+    await settle(system);
+    reference = await storedFiles(system, (await system.items.get('twice:reference'))!);
   });
 
-  it('after it was handled: nothing is rendered or written again', async () => {
-    await system.ingest.putBody('twice/after.jpg', await master(1, 1600, 1100), { contentType: 'image/jpeg' });
-    await settle();
+  it('after it was handled: nothing is rendered again, the files stay as they are', async () => {
+    await system.ingest.putBody('twice/after.jpg', await noiseMaster(1, 1600, 1100), { contentType: 'image/jpeg' });
+    await settle(system);
     const first = await expectOneCorrectResult('twice:after', reference);
     const handler = createIngestHandler({ deps: depsOf(system), logger: quietLogger() });
     const response = await handler(await sqsEventFor('twice/after.jpg', 'again'), context);
@@ -111,11 +91,11 @@ describe('the same S3 event delivered again', () => {
   });
 
   it('to two consumers at once: one result, one set of files', async () => {
-    await system.ingest.putBody('twice/together.jpg', await master(1, 1600, 1100), { contentType: 'image/jpeg' });
+    await system.ingest.putBody('twice/together.jpg', await noiseMaster(1, 1600, 1100), { contentType: 'image/jpeg' });
     // The stand-in's own notification is handled too: three deliveries of one upload, two of them simultaneous.
     const [a, b] = [createIngestHandler({ deps: depsOf(system), logger: quietLogger() }), createIngestHandler({ deps: depsOf(system), logger: quietLogger() })];
     const responses = await Promise.all([a(await sqsEventFor('twice/together.jpg', 'a'), context), b(await sqsEventFor('twice/together.jpg', 'b'), context)]);
-    await settle();
+    await settle(system);
     for (const response of responses) expect(response.batchItemFailures).toEqual([]);
     await expectOneCorrectResult('twice:together', reference);
   });
@@ -139,11 +119,11 @@ class DiesBeforeStableInfo extends ObjectStore {
 
 describe('an ingest stopped part-way and run again', () => {
   it('killed while uploading its pyramid (the deployed entry point, SIGKILL): the re-run completes it', async () => {
-    const body = await master(2, 7000, 5000);
+    const body = await noiseMaster(2, 7000, 5000);
     await system.ingest.putBody('killed/large.jpg', body, { contentType: 'image/jpeg' });
     await system.ingest.putBody('killed/reference.jpg', body, { contentType: 'image/jpeg' });
-    await settle();
-    const reference = await storedFiles((await system.items.get('killed:reference'))!);
+    await settle(system);
+    const reference = await storedFiles(system, (await system.items.get('killed:reference'))!);
     // The stand-in's notification already ingested killed/large.jpg: start again from nothing, as a first delivery.
     const done = await system.items.get('killed:large');
     for (const store of [system.derivatives, system.protectedDerivatives]) {
@@ -196,10 +176,10 @@ describe('an ingest stopped part-way and run again', () => {
   }, 300_000);
 
   it('stopped after the item was written, before the stable info.json: the re-delivery writes it', async () => {
-    await system.ingest.putBody('stopped/late.jpg', await master(3, 900, 700), { contentType: 'image/jpeg' });
-    await system.ingest.putBody('stopped/reference.jpg', await master(3, 900, 700), { contentType: 'image/jpeg' });
-    await settle();
-    const reference = await storedFiles((await system.items.get('stopped:reference'))!);
+    await system.ingest.putBody('stopped/late.jpg', await noiseMaster(3, 900, 700), { contentType: 'image/jpeg' });
+    await system.ingest.putBody('stopped/reference.jpg', await noiseMaster(3, 900, 700), { contentType: 'image/jpeg' });
+    await settle(system);
+    const reference = await storedFiles(system, (await system.items.get('stopped:reference'))!);
     // Start over for stopped/late.jpg, first delivery dying between the item and the stable info.json.
     const derivatives = new DiesBeforeStableInfo(system.s3, system.settings.derivativeBucket);
     for (const prefix of [...revisionPrefixes('stopped:late'), 'iiif/3/stopped:late/', 'iiif/2/stopped:late/']) await system.derivatives.deletePrefix(prefix);

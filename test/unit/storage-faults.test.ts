@@ -3,7 +3,10 @@
  * SDK's own classification: throttling, 5xx, timeouts, dropped connections) and which are defects (500); and the
  * retry loop used for streamed uploads, which the SDK cannot resend.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
+import { createImageApiHandler } from '../../functions/image-api/handler.ts';
 import { failureAnswer, isTransientStorageFault, withStorageRetries } from '../../functions/store/storage-faults.ts';
 
 const sdkError = (name: string, status?: number, extra: Record<string, unknown> = {}) =>
@@ -60,5 +63,30 @@ describe('withStorageRetries', () => {
     let tries = 0;
     await expect(withStorageRetries(() => Promise.reject(Object.assign(sdkError('AccessDenied', 403), { n: ++tries })), 5, 1)).rejects.toThrow('AccessDenied');
     expect(tries).toBe(1);
+  });
+});
+
+describe('the HTTP functions\' error middleware (answerFailures)', () => {
+  const event = { rawPath: '/iiif/3/museum:obj-1/info.json', headers: {}, requestContext: { http: { method: 'GET' } } } as unknown as APIGatewayProxyEventV2;
+  const context = { getRemainingTimeInMillis: () => 30_000, functionName: 'f', awsRequestId: 'a' } as never;
+  const handlerFailingWith = (error: unknown) =>
+    createImageApiHandler(
+      {
+        items: { get: () => Promise.reject(error) },
+        derivatives: { get: () => Promise.resolve(undefined), getBytes: () => Promise.resolve(undefined), putBody: () => Promise.resolve() },
+        settings: { publicUrl: 'https://iiif.example', jpegQuality: 85, upscaling: true, maxInlineBytes: 4_000_000 },
+      },
+      new Logger({ logLevel: 'SILENT' }),
+    );
+
+  it('answers the Lambda\'s storage fault 503 with Retry-After', async () => {
+    const answer = await handlerFailingWith(sdkError('ProvisionedThroughputExceededException', 400))(event, context);
+    expect(answer.statusCode).toBe(503);
+    expect(Number(answer.headers?.['retry-after'])).toBeGreaterThan(0);
+    expect(answer.body).toMatch(/the image could not be read/);
+  });
+
+  it('answers the Lambda\'s defect 500', async () => {
+    expect((await handlerFailingWith(new TypeError('x is undefined'))(event, context)).statusCode).toBe(500);
   });
 });
